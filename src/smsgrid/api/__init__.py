@@ -1,0 +1,1 @@
+"""smsgrid.api"""

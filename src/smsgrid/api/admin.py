@@ -1,0 +1,158 @@
+"""The admin API (SPEC §4): subscriptions, inbound SMS, and read access to messages, events and dead letters."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from smsgrid.api.auth import require_admin
+from smsgrid.api.responses import json_response, read_body
+from smsgrid.errors import RequestError
+from smsgrid.messaging.send_request import bad_request, load_json_object
+from smsgrid.runtime import Runtime
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+
+
+async def _admin(request: Request) -> tuple[Runtime, bytes]:
+    runtime: Runtime = request.app.state.runtime
+    body = await read_body(request)
+    require_admin(request, body, runtime.key_bytes, runtime.settings.resource.access_key)
+    return runtime, body
+
+
+def _limit(request: Request) -> int:
+    text = request.query_params.get("limit", str(DEFAULT_PAGE))
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+        raise bad_request(f"limit must be an integer from 1 to {MAX_PAGE}.")
+    return int(text)
+
+
+def _not_found(what: str) -> RequestError:
+    return RequestError(404, "NotFound", what)
+
+
+async def put_subscription(request: Request) -> Response:
+    runtime, body = await _admin(request)
+    name = request.path_params["name"]
+    result = await runtime.subscriptions.put(name, load_json_object(body))
+    return json_response(result, 200)
+
+
+async def get_subscription(request: Request) -> Response:
+    runtime, _ = await _admin(request)
+    name = request.path_params["name"]
+    found = await runtime.subscriptions.get(name)
+    if found is None:
+        raise _not_found(f"No event subscription named '{name}'.")
+    return json_response(found)
+
+
+async def delete_subscription(request: Request) -> Response:
+    runtime, _ = await _admin(request)
+    name = request.path_params["name"]
+    if not await runtime.subscriptions.delete(name):
+        raise _not_found(f"No event subscription named '{name}'.")
+    return Response(status_code=204)
+
+
+async def list_subscriptions(request: Request) -> Response:
+    runtime, _ = await _admin(request)
+    return json_response({"value": await runtime.subscriptions.list()})
+
+
+async def inbound(request: Request) -> Response:
+    runtime, body = await _admin(request)
+    raw = load_json_object(body)
+    fields = {}
+    for key in ("from", "to", "message"):
+        value = raw.get(key)
+        if not isinstance(value, str):
+            raise bad_request(f"The field '{key}' is required and must be a string.")
+        fields[key] = value
+    message_id = await runtime.messaging.receive(fields["from"], fields["to"], fields["message"])
+    return json_response({"messageId": message_id}, 202)
+
+
+async def list_messages(request: Request) -> Response:
+    runtime, _ = await _admin(request)
+    number = request.query_params.get("number")
+    items = await runtime.store.list_messages(limit=_limit(request), number=number)
+    return json_response({"value": items})
+
+
+async def get_message(request: Request) -> Response:
+    runtime, _ = await _admin(request)
+    message_id = request.path_params["message_id"]
+    found = await runtime.store.get_message(message_id)
+    if found is None:
+        raise _not_found(f"No message with id '{message_id}'.")
+    return json_response(found)
+
+
+async def list_events(request: Request) -> Response:
+    runtime, _ = await _admin(request)
+    before = request.query_params.get("before")
+    before_seq = int(before) if before and before.isdigit() else None
+    return json_response({"value": await runtime.store.list_events(limit=_limit(request), before_seq=before_seq)})
+
+
+async def get_event(request: Request) -> Response:
+    runtime, _ = await _admin(request)
+    event_id = request.path_params["event_id"]
+    found = await runtime.store.get_event(event_id)
+    if found is None:
+        raise _not_found(f"No event with id '{event_id}'.")
+    return json_response(found)
+
+
+async def list_deadletters(request: Request) -> Response:
+    runtime, _ = await _admin(request)
+    include = request.query_params.get("includeRedelivered", "false").lower() == "true"
+    items = await runtime.store.list_deadletters(limit=_limit(request), include_redelivered=include)
+    return json_response({"value": items})
+
+
+async def redeliver(request: Request) -> Response:
+    runtime, _ = await _admin(request)
+    text = request.path_params["deadletter_id"]
+    if not text.isdigit():
+        raise _not_found(f"No dead letter with id '{text}'.")
+    found = await runtime.store.get_deadletter(int(text))
+    if found is None:
+        raise _not_found(f"No dead letter with id '{text}'.")
+    if found["redeliveredAt"] is not None:
+        raise RequestError(409, "Conflict", f"Dead letter {text} was already redelivered at {found['redeliveredAt']}.")
+    if not await runtime.redeliver(int(text)):
+        raise RequestError(
+            409, "Conflict", f"Subscription '{found['subscription']}' no longer exists or is not active."
+        )
+    return json_response({"id": int(text), "redelivered": True}, 202)
+
+
+async def validate(request: Request) -> Response:
+    """The validationUrl of a manual handshake: a GET with the code completes it (no key needed)."""
+    runtime: Runtime = request.app.state.runtime
+    name = request.path_params["name"]
+    code = request.query_params.get("code", "")
+    if await runtime.subscriptions.manual_validate(name, code):
+        return Response("Webhook successfully validated.", media_type="text/plain")
+    raise RequestError(400, "ValidationFailed", "This validation link is unknown, used or expired.")
+
+
+routes = [
+    Route("/eventsubscriptions/{name}/validate", validate, methods=["GET"]),
+    Route("/admin/subscriptions", list_subscriptions, methods=["GET"]),
+    Route("/admin/subscriptions/{name}", put_subscription, methods=["PUT"]),
+    Route("/admin/subscriptions/{name}", get_subscription, methods=["GET"]),
+    Route("/admin/subscriptions/{name}", delete_subscription, methods=["DELETE"]),
+    Route("/admin/inbound", inbound, methods=["POST"]),
+    Route("/admin/messages", list_messages, methods=["GET"]),
+    Route("/admin/messages/{message_id}", get_message, methods=["GET"]),
+    Route("/admin/events", list_events, methods=["GET"]),
+    Route("/admin/events/{event_id}", get_event, methods=["GET"]),
+    Route("/admin/deadletters", list_deadletters, methods=["GET"]),
+    Route("/admin/deadletters/{deadletter_id}/redeliver", redeliver, methods=["POST"]),
+]

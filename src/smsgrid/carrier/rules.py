@@ -1,0 +1,60 @@
+"""What the simulated carrier does with an outgoing message: pure decisions from the config and magic numbers.
+
+Magic numbers (docs/carrier.md): `+1500555CCCC` where CCCC is a DeliveryStatusDetails code gives that outcome
+(`+15005552000` delivered, `+15005554005` blocked by carrier, ...), and `+15005550000` never reports. Config
+rules are checked first; the first whose glob matches the recipient wins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from smsgrid.config import CarrierRule, CarrierSettings
+from smsgrid.sms import delivery_status_for, is_known
+
+MAGIC_PREFIX = "+1500555"
+NO_REPORT_NUMBER = "+15005550000"
+DELIVERED_CODE = 2000
+FAILED_DEFAULT_CODE = 5000
+OPTED_OUT_CODE = 4007
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierDecision:
+    outcome: str  # Delivered | Failed | NoReport
+    code: int
+    delay_seconds: float
+    attempts: int
+    reply: str | None
+
+
+def _from_rule(rule: CarrierRule, default_delay_ms: int) -> CarrierDecision:
+    if rule.outcome == "Delivered":
+        code = rule.code or DELIVERED_CODE
+    else:
+        code = rule.code or FAILED_DEFAULT_CODE
+    delay_ms = default_delay_ms if rule.delay_ms is None else rule.delay_ms
+    return CarrierDecision(rule.outcome, code, delay_ms / 1000, rule.attempts, rule.reply)
+
+
+def decide(to: str, settings: CarrierSettings) -> CarrierDecision:
+    """The carrier's plan for one recipient, before time-scaling."""
+    for rule in settings.rules:
+        if fnmatch.fnmatchcase(to, rule.to):
+            return _from_rule(rule, settings.delay_ms)
+    delay = settings.delay_ms / 1000
+    if to == NO_REPORT_NUMBER:
+        return CarrierDecision("NoReport", DELIVERED_CODE, delay, 1, None)
+    if to.startswith(MAGIC_PREFIX) and len(to) == len(MAGIC_PREFIX) + 4 and to[-4:].isdigit():
+        code = int(to[-4:])
+        if is_known(code):
+            return CarrierDecision(delivery_status_for(code), code, delay, 1, None)
+    return CarrierDecision("Delivered", DELIVERED_CODE, delay, 1, None)
+
+
+def final_outcome(decision_outcome: str, code: int, *, opted_out: bool) -> tuple[str, int]:
+    """An opted-out recipient is accepted at send time and fails at the carrier with 4007 (SPEC §2)."""
+    if opted_out:
+        return "Failed", OPTED_OUT_CODE
+    return decision_outcome, code

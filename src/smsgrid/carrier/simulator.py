@@ -1,0 +1,140 @@
+"""The simulated carrier: takes due carrier work from the store, plays the planned outcome, commits the result.
+
+Each finished message may cause a delivery report (only with enableDeliveryReport, SPEC §2) and a handset reply
+(an inbound SMS). Work is claimed with a lease (its due time pushed forward), so a crash replays it after restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from smsgrid.carrier.rules import final_outcome
+from smsgrid.clock import Clock
+from smsgrid.events.models import DeliveryAttempt, SmsDeliveryReportReceivedData, delivery_report_event
+from smsgrid.events.timestamps import Timestamp
+from smsgrid.messaging.service import Messaging
+from smsgrid.sms import description, digits_of
+from smsgrid.store.port import Store
+from smsgrid.store.records import CarrierJob, CarrierResult
+
+log = logging.getLogger("smsgrid.carrier")
+
+CLAIM_LIMIT = 512
+LEASE_SECONDS = 30.0
+IDLE_POLL_SECONDS = 1.0
+
+
+def report_data(job: CarrierJob, status: str, code: int, now: float) -> SmsDeliveryReportReceivedData:
+    """The delivery report of one message: every attempt but the last failed all segments (SPEC §1)."""
+    attempts = max(1, job.plan.attempts)
+    span = max(0.0, now - job.created_at)
+    entries = []
+    for n in range(attempts):
+        at = job.created_at + span * (n + 1) / (attempts + 1)
+        last_ok = status == "Delivered" and n == attempts - 1
+        entries.append(
+            DeliveryAttempt(
+                timestamp=Timestamp.from_epoch_seconds(at),
+                segments_succeeded=job.segments if last_ok else 0,
+                segments_failed=0 if last_ok else job.segments,
+            )
+        )
+    return SmsDeliveryReportReceivedData(
+        message_id=job.message_id,
+        from_=digits_of(job.from_number),
+        to=job.to_number,
+        delivery_status=status,
+        delivery_status_details=description(code),
+        delivery_attempts=tuple(entries),
+        received_timestamp=Timestamp.from_epoch_seconds(now),
+        tag=job.tag,
+    )
+
+
+class CarrierSimulator:
+    def __init__(self, *, store: Store, messaging: Messaging, clock: Clock, wake_dispatcher: Callable[[], None]):
+        self.store = store
+        self.messaging = messaging
+        self.clock = clock
+        self._wake_dispatcher = wake_dispatcher
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="smsgrid-carrier")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def finish(self, job: CarrierJob, now: float) -> CarrierResult:
+        outcome, code = final_outcome(job.plan.outcome, job.plan.code, opted_out=job.opted_out)
+        if outcome == "NoReport":
+            return CarrierResult(job.message_id, "sent", None, None, None)
+        event = None
+        report = None
+        if job.delivery_report:
+            data = report_data(job, outcome, code, now)
+            stamp = data.received_timestamp
+            built = delivery_report_event(data, topic=self.messaging.events.topic, event_time=stamp)
+            event = self.messaging.events.new_event(built, message_id=job.message_id, published_at=now)
+            report = _public_report(data)
+        reply = None
+        if job.plan.reply and outcome == "Delivered":
+            reply = self.messaging.inbound(job.to_number, job.from_number, job.plan.reply, now)
+        return CarrierResult(job.message_id, outcome.lower(), code, report, event, reply)
+
+    async def run_once(self) -> int:
+        now = self.clock.now()
+        jobs = await self.store.claim_carrier_jobs(now, CLAIM_LIMIT, now + LEASE_SECONDS)
+        if not jobs:
+            return 0
+        results = [self.finish(job, now) for job in jobs]
+        await self.store.finish_carrier_jobs(results, now)
+        self._wake_dispatcher()
+        return len(jobs)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if await self.run_once():
+                    continue
+                next_due = await self.store.next_carrier_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("carrier step failed; retrying in a second")
+                next_due = None
+            delay = IDLE_POLL_SECONDS if next_due is None else max(0.0, next_due - self.clock.now())
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=min(delay, IDLE_POLL_SECONDS))
+
+
+def _public_report(data: SmsDeliveryReportReceivedData) -> dict[str, object]:
+    """The report as `GET /deliveryReports/{id}` shows it (camelCase, api-version 2026-01-23)."""
+    return {
+        "messageId": data.message_id,
+        "from": data.from_,
+        "to": data.to,
+        "deliveryStatus": data.delivery_status,
+        "deliveryStatusDetails": data.delivery_status_details,
+        "deliveryAttempts": [
+            {
+                "timestamp": a.timestamp.format(),
+                "segmentsSucceeded": a.segments_succeeded,
+                "segmentsFailed": a.segments_failed,
+            }
+            for a in data.delivery_attempts
+        ],
+        "receivedTimestamp": data.received_timestamp.format(),
+        "tag": data.tag,
+    }

@@ -1,0 +1,124 @@
+"""The `smsgrid` command. Options are read here, once, into Settings; everything below gets frozen values."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from smsgrid.config import Settings, load_settings
+from smsgrid.errors import ConfigError
+from smsgrid.runtime import Runtime
+from smsgrid.server import Listen, ReadyHook, connection_string, run
+from smsgrid.tls import TlsFiles
+
+app = typer.Typer(
+    name="smsgrid",
+    help="Azure Communication Services SMS and its Event Grid events, self-hosted.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML configuration file.", exists=False)]
+DataDirOption = Annotated[
+    Path, typer.Option("--data-dir", help="Where the database, certificate and dead letters live.")
+]
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="sqlite:///file.db (default in the data dir) or postgresql://…")
+]
+TimeScaleOption = Annotated[
+    float,
+    typer.Option("--time-scale", help="Multiplies retry delays, TTL, validation window, carrier delay."),
+]
+
+
+def _settings(config: Path | None, data_dir: Path, db: str | None, time_scale: float) -> Settings:
+    try:
+        return load_settings(config, data_dir=data_dir, db_url=db, time_scale=time_scale)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+SNIPPET = """\
+from azure.communication.sms import SmsClient
+client = SmsClient.from_connection_string(
+    "{conn}",
+    connection_verify="{cert}")
+print(client.send(from_="{sender}", to="+14255550123", message="Hello from smsgrid",
+                  enable_delivery_report=True)[0])"""
+
+
+def _announce(settings: Settings, listen: Listen) -> ReadyHook:
+    def on_ready(runtime: Runtime, tls: TlsFiles | None, port: int, tls_port: int) -> None:
+        key = settings.resource.access_key
+        conn = connection_string(listen.host, tls_port, port, key)
+        ui = f"http://{'127.0.0.1' if listen.host in ('0.0.0.0', '') else listen.host}:{port}/"
+        console.print(
+            f"[bold green]smsgrid is ready[/bold green] ({runtime.store.dialect}, data in {settings.data_dir})"
+        )
+        console.print(f"  connection string  {conn}")
+        if tls is not None:
+            console.print(f"  TLS certificate    {tls.cert.resolve()}")
+        console.print(f"  plain HTTP         http://{listen.host}:{port}/  (SmsClient(url, AzureKeyCredential(key)))")
+        console.print(f"  web UI             {ui}login?key={key}")
+        console.print(f"  owned numbers      {', '.join(settings.resource.phone_numbers)}")
+        cert = tls.cert.resolve() if tls else ""
+        console.print("\nSend a message with the official SDK (pip install azure-communication-sms):\n")
+        console.print(SNIPPET.format(conn=conn, cert=cert, sender=settings.resource.phone_numbers[0]), markup=False)
+        console.print("\nPress Ctrl+C to stop.")
+        sys.stdout.flush()
+
+    return on_ready
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Plain HTTP port.")] = 8080,
+    tls_port: Annotated[int, typer.Option("--tls-port", help="HTTPS port (self-signed); 0 = off.")] = 8443,
+    data_dir: DataDirOption = Path(".smsgrid"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+    time_scale: TimeScaleOption = 1.0,
+    no_dispatch: Annotated[
+        bool,
+        typer.Option("--no-dispatch", help="API only: no carrier, no delivery (run `smsgrid worker` beside)."),
+    ] = False,
+) -> None:
+    """Run the data plane, admin API, web UI, carrier simulator and delivery engine in one process."""
+    _logging()
+    settings = _settings(config, data_dir, db, time_scale)
+    listen = Listen(host, port, tls_port)
+    try:
+        run(settings, listen, dispatch=not no_dispatch, on_ready=_announce(settings, listen))
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot listen on {host}: {exc}. Choose other ports with --port/--tls-port.")
+        raise typer.Exit(1) from None
+
+
+@app.command("connection-string")
+def connection_string_command(
+    host: Annotated[str, typer.Option(help="Address the server listens on.")] = "127.0.0.1",
+    tls_port: Annotated[int, typer.Option("--tls-port")] = 8443,
+    port: Annotated[int, typer.Option()] = 8080,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = Path(".smsgrid"),
+) -> None:
+    """Print the connection string for the official SDK."""
+    settings = _settings(config, data_dir, None, 1.0)
+    typer.echo(connection_string(host, tls_port, port, settings.resource.access_key))
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    app()

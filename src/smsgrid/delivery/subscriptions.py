@@ -1,0 +1,191 @@
+"""Event subscriptions: create/update with a handshake first, read back without secrets, delete, load at start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from smsgrid.clock import Clock
+from smsgrid.delivery.handshake import run_handshake
+from smsgrid.delivery.registry import AWAITING_MANUAL_ACTION, FAILED, SUCCEEDED, SubscriptionRegistry
+from smsgrid.delivery.subscription_spec import (
+    SubscriptionSpec,
+    parse_subscription_spec,
+    spec_from_storage_dict,
+    spec_to_public_dict,
+    spec_to_storage_dict,
+)
+from smsgrid.delivery.transport import HttpTransport
+from smsgrid.errors import RequestError, SubscriptionSpecError
+from smsgrid.store.port import Store
+from smsgrid.store.records import SubscriptionRecord
+
+if TYPE_CHECKING:
+    from smsgrid.delivery.engine import DeliveryEngine
+
+log = logging.getLogger("smsgrid.subscriptions")
+
+# Event Grid keeps a manual validation URL valid for 10 minutes (end-point-validation-event-grid-events-schema).
+MANUAL_VALIDATION_WINDOW_SECONDS = 600.0
+
+
+class SubscriptionService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: SubscriptionRegistry,
+        transport: HttpTransport,
+        clock: Clock,
+        engine: DeliveryEngine,
+        topic: str,
+        base_url: str,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.transport = transport
+        self.clock = clock
+        self.engine = engine
+        self.topic = topic
+        self.base_url = base_url.rstrip("/")
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def validation_url(self, name: str, code: str) -> str:
+        return f"{self.base_url}/eventsubscriptions/{name}/validate?code={code}"
+
+    async def put(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            spec = parse_subscription_spec(name, body)
+        except SubscriptionSpecError as exc:
+            raise RequestError(400, "InvalidRequest", str(exc)) from None
+        record, reason = await self._validate_and_store(spec)
+        return self._public(record, reason)
+
+    async def _validate_and_store(self, spec: SubscriptionSpec) -> tuple[SubscriptionRecord, str | None]:
+        now = self.clock.now()
+        code = secrets.token_urlsafe(24)
+        state, reason = await run_handshake(
+            self.transport,
+            spec,
+            topic=self.topic,
+            code=code,
+            validation_url=self.validation_url(spec.name, code),
+            now=now,
+        )
+        existing = await self._stored(spec.name)
+        record = SubscriptionRecord(
+            name=spec.name,
+            spec=spec_to_storage_dict(spec),
+            provisioning_state=state,
+            validation_code=code if state == AWAITING_MANUAL_ACTION else None,
+            validation_deadline=now + self.clock.scaled(MANUAL_VALIDATION_WINDOW_SECONDS)
+            if state == AWAITING_MANUAL_ACTION
+            else None,
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+        )
+        await self.store.put_subscription(record)
+        self.registry.set(spec, state)
+        self.engine.sync()
+        log.info("subscription %s: %s%s", spec.name, state, f" ({reason})" if reason else "")
+        return record, reason
+
+    async def manual_validate(self, name: str, code: str) -> bool:
+        record = await self._stored(name)
+        if record is None or record.provisioning_state != AWAITING_MANUAL_ACTION or not record.validation_code:
+            return False
+        if not secrets.compare_digest(code, record.validation_code):
+            return False
+        now = self.clock.now()
+        expired = record.validation_deadline is not None and now > record.validation_deadline
+        state = FAILED if expired else SUCCEEDED
+        await self._set_state(record, state, now)
+        return state == SUCCEEDED
+
+    async def _set_state(self, record: SubscriptionRecord, state: str, now: float) -> SubscriptionRecord:
+        updated = SubscriptionRecord(
+            name=record.name,
+            spec=record.spec,
+            provisioning_state=state,
+            validation_code=None,
+            validation_deadline=None,
+            created_at=record.created_at,
+            updated_at=now,
+        )
+        await self.store.put_subscription(updated)
+        self.registry.set(spec_from_storage_dict(record.spec), state)
+        self.engine.sync()
+        return updated
+
+    async def _expire(self, record: SubscriptionRecord) -> SubscriptionRecord:
+        """An AwaitingManualAction subscription whose window passed is Failed (checked whenever it is read)."""
+        now = self.clock.now()
+        if (
+            record.provisioning_state == AWAITING_MANUAL_ACTION
+            and record.validation_deadline is not None
+            and now > record.validation_deadline
+        ):
+            return await self._set_state(record, FAILED, now)
+        return record
+
+    async def _stored(self, name: str) -> SubscriptionRecord | None:
+        for record in await self.store.list_subscriptions():
+            if record.name == name:
+                return record
+        return None
+
+    async def get(self, name: str) -> dict[str, Any] | None:
+        record = await self._stored(name)
+        if record is None:
+            return None
+        return self._public(await self._expire(record), None)
+
+    async def list(self) -> list[dict[str, Any]]:
+        return [self._public(await self._expire(r), None) for r in await self.store.list_subscriptions()]
+
+    async def delete(self, name: str) -> bool:
+        deleted = await self.store.delete_subscription(name)
+        self.registry.remove(name)
+        self.engine.sync()
+        return deleted
+
+    def _public(self, record: SubscriptionRecord, reason: str | None) -> dict[str, Any]:
+        spec = spec_from_storage_dict(record.spec)
+        public = spec_to_public_dict(spec)
+        public["properties"]["provisioningState"] = record.provisioning_state
+        public["properties"]["topic"] = self.topic
+        if reason is not None:
+            public["properties"]["provisioningMessage"] = reason
+        health = self.engine.health_of(record.name)
+        public["health"] = health
+        return public
+
+    async def load(self, configured: Mapping[str, Mapping[str, Any]]) -> None:
+        """Stored subscriptions into the registry; config-file ones validated in the background if new or changed."""
+        stored = {r.name: r for r in await self.store.list_subscriptions()}
+        for record in stored.values():
+            try:
+                self.registry.set(spec_from_storage_dict(record.spec), record.provisioning_state)
+            except SubscriptionSpecError as exc:
+                log.error("stored subscription %s cannot be used: %s", record.name, exc)
+        for name, body in configured.items():
+            try:
+                spec = parse_subscription_spec(name, body)
+            except SubscriptionSpecError as exc:
+                log.error("config subscription %s cannot be used: %s", name, exc)
+                continue
+            known = stored.get(name)
+            if known and known.spec == spec_to_storage_dict(spec) and known.provisioning_state == SUCCEEDED:
+                continue
+            task = asyncio.create_task(self._validate_and_store(spec))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        self.engine.sync()
+
+    async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)

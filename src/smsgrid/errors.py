@@ -1,0 +1,83 @@
+"""Every error smsgrid raises on purpose derives from :class:`SmsgridError`.
+
+The tree::
+
+    SmsgridError
+    ├── ProblemsError                 many problems found at once, each with a path and a reason
+    │   ├── EventParseError           a delivery body that is not valid Event Grid / CloudEvents
+    │   ├── SubscriptionSpecError     an event-subscription body that breaks Event Grid's rules
+    │   └── ConfigError               a configuration file that cannot be used
+    ├── InvalidPhoneNumberError       not an E.164 number ACS would accept
+    ├── AuthenticationError           HMAC / bearer / SAS check failed (HTTP 401)
+    ├── RequestError                  a request-level error with an Azure error code (HTTP 4xx)
+    └── StoreError                    the store failed
+        └── StoreUnavailableError     the store cannot commit right now (HTTP 503); retry later
+
+Messages say what to change, not only what went wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SmsgridError(Exception):
+    """Root of every error smsgrid raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input: where (a JSON-path-like string) and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+class ProblemsError(SmsgridError):
+    """All problems found in one input, collected and raised once."""
+
+    def __init__(self, what: str, problems: list[Problem]) -> None:
+        self.problems = tuple(problems)
+        lines = "; ".join(str(p) for p in problems)
+        super().__init__(f"{what}: {lines}" if lines else what)
+
+
+class EventParseError(ProblemsError):
+    """The bytes are not a valid Event Grid array, CloudEvent or CloudEvents batch."""
+
+
+class SubscriptionSpecError(ProblemsError):
+    """An event-subscription body breaks one or more of Event Grid's rules."""
+
+
+class ConfigError(ProblemsError):
+    """The configuration (TOML file, options, environment) cannot be used."""
+
+
+class InvalidPhoneNumberError(SmsgridError):
+    """Not a phone number in E.164 form (`+` and 8-15 digits) that ACS would accept."""
+
+
+class AuthenticationError(SmsgridError):
+    """The request did not prove it holds the access key."""
+
+
+class RequestError(SmsgridError):
+    """A request-level error answered as ``{"error":{"code","message"}}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        super().__init__(f"{status} {code}: {message}")
+
+
+class StoreError(SmsgridError):
+    """The store failed."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot commit right now (disk full, read-only, database down); nothing was written."""

@@ -1,0 +1,193 @@
+"""Sending and receiving SMS: validated requests become durable messages, carrier work and events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from smsgrid.carrier.rules import decide
+from smsgrid.clock import Clock
+from smsgrid.config import Settings
+from smsgrid.errors import InvalidPhoneNumberError, RequestError
+from smsgrid.events.models import SmsReceivedData, phone_subject, sms_received_event
+from smsgrid.events.timestamps import Timestamp
+from smsgrid.messaging.publishing import EventFactory
+from smsgrid.messaging.send_request import SendRequest
+from smsgrid.sms import (
+    ACS_INVALID_TO,
+    KeywordAction,
+    check_message_length,
+    classify_keyword,
+    count_segments,
+    digits_of,
+    incoming_message_id,
+    outgoing_message_id,
+    parse_e164,
+)
+from smsgrid.store.port import Store
+from smsgrid.store.records import CarrierPlan, InboundMessage, OutgoingMessage
+
+
+class Messaging:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        events: EventFactory,
+        wake_carrier: Callable[[], None],
+        wake_dispatcher: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.events = events
+        self._wake_carrier = wake_carrier
+        self._wake_dispatcher = wake_dispatcher
+        self.owned_numbers = frozenset(settings.resource.phone_numbers)
+
+    def check_sender(self, from_number: str) -> None:
+        if from_number not in self.owned_numbers:
+            owned = ", ".join(sorted(self.owned_numbers))
+            raise RequestError(
+                400,
+                "InvalidFromNumber",
+                f"The From number {from_number} is not a phone number of this resource (owned: {owned}). "
+                "Send from an owned number or add it to [resource].phone_numbers in the config.",
+            )
+
+    async def send(self, request: SendRequest) -> list[dict[str, Any]]:
+        """Commit every valid recipient's message and carrier work, then answer per recipient (SPEC §2)."""
+        self.check_sender(request.from_number)
+        now = self.clock.now()
+        moment = datetime.fromtimestamp(now, UTC)
+        segments = count_segments(request.message)
+        outgoing: list[OutgoingMessage] = []
+        for recipient in request.recipients:
+            if recipient.number is None:
+                continue
+            decision = decide(recipient.number, self.settings.carrier)
+            plan = CarrierPlan(
+                outcome=decision.outcome,
+                code=decision.code,
+                due_at=now + self.clock.scaled(decision.delay_seconds),
+                attempts=decision.attempts,
+                reply=decision.reply,
+            )
+            outgoing.append(
+                OutgoingMessage(
+                    message_id=outgoing_message_id(moment),
+                    from_number=request.from_number,
+                    to_number=recipient.number,
+                    body=request.message,
+                    encoding=str(segments.encoding),
+                    segments=segments.segments,
+                    tag=request.tag,
+                    delivery_report=request.enable_delivery_report,
+                    repeatability_request_id=recipient.repeatability_request_id,
+                    created_at=now,
+                    plan=plan,
+                )
+            )
+        accepted = iter(await self.store.accept_messages(outgoing) if outgoing else [])
+        if outgoing:
+            self._wake_carrier()
+        results: list[dict[str, Any]] = []
+        for recipient in request.recipients:
+            if recipient.number is None:
+                results.append(
+                    {
+                        "to": recipient.to,
+                        "httpStatusCode": 400,
+                        "successful": False,
+                        "errorMessage": ACS_INVALID_TO,
+                    }
+                )
+                continue
+            result = next(accepted)
+            results.append(
+                {
+                    "to": recipient.to,
+                    "messageId": result.message_id,
+                    "httpStatusCode": 202,
+                    "repeatabilityResult": "accepted",
+                    "successful": True,
+                }
+            )
+        return results
+
+    def inbound(self, from_number: str, to_number: str, message: str, now: float) -> InboundMessage:
+        """An SMS from a handset to an owned number: the message, its SMSReceived event, opt-out changes."""
+        segments = count_segments(message)
+        message_id = incoming_message_id(datetime.fromtimestamp(now, UTC))
+        stamp = Timestamp.from_epoch_seconds(now)
+        data = SmsReceivedData(
+            message_id=message_id,
+            from_=digits_of(from_number),
+            to=digits_of(to_number),
+            message=message,
+            received_timestamp=stamp,
+            segment_count=segments.segments,
+        )
+        event = sms_received_event(data, topic=self.events.topic, event_time=stamp)
+        action = classify_keyword(message)
+        opt_change = {KeywordAction.OPT_OUT: "out", KeywordAction.OPT_IN: "in"}.get(action) if action else None
+        auto_reply = None
+        if action is KeywordAction.HELP:
+            help_text = self.settings.resource.help_reply
+            help_segments = count_segments(help_text)
+            auto_reply = OutgoingMessage(
+                message_id=outgoing_message_id(datetime.fromtimestamp(now, UTC)),
+                from_number=to_number,
+                to_number=from_number,
+                body=help_text,
+                encoding=str(help_segments.encoding),
+                segments=help_segments.segments,
+                tag="smsgrid:help-reply",
+                delivery_report=False,
+                repeatability_request_id=None,
+                created_at=now,
+                plan=CarrierPlan("Delivered", 2000, now),
+            )
+        return InboundMessage(
+            message_id=message_id,
+            from_number=from_number,
+            to_number=to_number,
+            body=message,
+            encoding=str(segments.encoding),
+            segments=segments.segments,
+            created_at=now,
+            event=self.events.new_event(event, message_id=message_id, published_at=now),
+            opt_change=opt_change,
+            auto_reply=auto_reply,
+        )
+
+    async def receive(self, from_text: str, to_text: str, message: str) -> str:
+        """`POST /admin/inbound`: validate, commit, wake the dispatcher; returns the message id."""
+        try:
+            from_number = parse_e164(from_text)
+        except InvalidPhoneNumberError:
+            raise RequestError(400, "InvalidFromNumber", "Invalid From phone number format.") from None
+        try:
+            to_number = parse_e164(to_text)
+        except InvalidPhoneNumberError:
+            raise RequestError(400, "InvalidToNumber", ACS_INVALID_TO) from None
+        if to_number not in self.owned_numbers:
+            owned = ", ".join(sorted(self.owned_numbers))
+            raise RequestError(
+                400,
+                "InvalidToNumber",
+                f"{to_number} is not a number of this resource; owned numbers: {owned}.",
+            )
+        problem = check_message_length(message)
+        if problem:
+            raise RequestError(400, "BadRequest", problem)
+        inbound = self.inbound(from_number, to_number, message, self.clock.now())
+        await self.store.record_inbound(inbound)
+        self._wake_dispatcher()
+        return inbound.message_id
+
+
+__all__ = ["Messaging", "phone_subject"]

@@ -1,0 +1,52 @@
+"""Prometheus metrics, one registry per runtime (no module globals: tests run many servers in one process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.messages_accepted = Counter("smsgrid_messages_accepted", "Outgoing messages accepted", registry=r)
+        self.messages_received = Counter("smsgrid_messages_received", "Inbound messages received", registry=r)
+        self.events_published = Counter(
+            "smsgrid_events_published", "Events committed to the outbox", ["event_type"], registry=r
+        )
+        self.events_matched = Counter(
+            "smsgrid_events_matched", "Deliveries created (event × matching subscription)", registry=r
+        )
+        self.deliveries = Counter(
+            "smsgrid_delivery_attempts",
+            "Delivery attempts by outcome",
+            ["subscription", "outcome"],
+            registry=r,
+        )
+        self.delivered = Counter("smsgrid_events_delivered", "Events delivered", ["subscription"], registry=r)
+        self.dead_lettered = Counter(
+            "smsgrid_events_dead_lettered", "Events dead-lettered", ["subscription", "reason"], registry=r
+        )
+        self.delivery_latency = Histogram(
+            "smsgrid_delivery_latency_seconds",
+            "From publish to successful delivery",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=r,
+        )
+        self.attempt_duration = Histogram(
+            "smsgrid_delivery_attempt_duration_seconds",
+            "HTTP time of one delivery attempt",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30),
+            registry=r,
+        )
+        self.queue_depth = Gauge("smsgrid_delivery_queue_depth", "Pending deliveries", registry=r)
+        self.probation = Gauge(
+            "smsgrid_subscription_on_probation",
+            "1 while an endpoint is on probation",
+            ["subscription"],
+            registry=r,
+        )

@@ -1,0 +1,126 @@
+"""Run the service: HTTP and HTTPS listeners on one event loop, the runtime's background work beside them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.routing import BaseRoute
+
+from smsgrid.api.app import create_app
+from smsgrid.config import Settings
+from smsgrid.runtime import Runtime
+from smsgrid.tls import TlsFiles, ensure_certificate
+
+log = logging.getLogger("smsgrid")
+ReadyHook = Callable[[Runtime, TlsFiles | None, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    tls_port: int = 8443
+
+
+def connection_string(host: str, tls_port: int, port: int, access_key: str) -> str:
+    if tls_port:
+        return f"endpoint=https://{_host_for_url(host)}:{tls_port}/;accesskey={access_key}"
+    return f"endpoint=http://{_host_for_url(host)}:{port}/;accesskey={access_key}"
+
+
+def _host_for_url(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    # We own SIGINT/SIGTERM for both listeners; uvicorn must not install its own.
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def]
+        yield
+
+
+async def serve(
+    settings: Settings,
+    listen: Listen,
+    *,
+    dispatch: bool = True,
+    on_ready: ReadyHook | None = None,
+) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tls = ensure_certificate(settings.data_dir) if listen.tls_port else None
+    http_sock = _bind(listen.host, listen.port)
+    tls_sock = _bind(listen.host, listen.tls_port) if tls else None
+    port = http_sock.getsockname()[1]
+    tls_port = tls_sock.getsockname()[1] if tls_sock else 0
+    base_url = f"http://{_host_for_url(listen.host)}:{port}"
+    runtime = Runtime.build(settings, dispatch=dispatch, base_url=base_url)
+    app = create_app(runtime, _ui_routes())
+    common = {"lifespan": "off", "access_log": False, "log_level": "warning", "server_header": False}
+    servers = [_Server(uvicorn.Config(app, http="httptools", loop="none", **common))]  # type: ignore[arg-type]
+    sockets = [http_sock]
+    if tls and tls_sock:
+        servers.append(
+            _Server(
+                uvicorn.Config(
+                    app,
+                    http="httptools",
+                    loop="none",
+                    ssl_certfile=str(tls.cert),
+                    ssl_keyfile=str(tls.key),
+                    **common,  # type: ignore[arg-type]
+                )
+            )
+        )
+        sockets.append(tls_sock)
+    await runtime.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(servers, sockets, strict=True)]
+    while not all(s.started for s in servers):
+        if any(t.done() for t in tasks):
+            break
+        await asyncio.sleep(0.005)
+    if on_ready is not None and all(s.started for s in servers):
+        on_ready(runtime, tls, port, tls_port)
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    for s in servers:
+        s.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)
+    waiter.cancel()
+    await runtime.stop()
+
+
+def _ui_routes() -> list[BaseRoute]:
+    return []
+
+
+def run(settings: Settings, listen: Listen, *, dispatch: bool = True, on_ready: ReadyHook | None = None) -> None:
+    import uvloop
+
+    uvloop.run(serve(settings, listen, dispatch=dispatch, on_ready=on_ready))
+
+
+__all__ = ["Listen", "connection_string", "run", "serve"]

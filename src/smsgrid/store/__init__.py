@@ -1,0 +1,1 @@
+"""The store: durable state behind one port (store/port.py), one adapter per database."""

@@ -1,0 +1,140 @@
+"""Plain values that cross the store port. The store keeps them; it decides nothing about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierPlan:
+    """What the simulated carrier will do with one outgoing message (decided at accept time, kept durable)."""
+
+    outcome: str  # Delivered | Failed | NoReport
+    code: int
+    due_at: float
+    attempts: int = 1
+    reply: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    message_id: str
+    from_number: str
+    to_number: str
+    body: str
+    encoding: str
+    segments: int
+    tag: str | None
+    delivery_report: bool
+    repeatability_request_id: str | None
+    created_at: float
+    plan: CarrierPlan
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    message_id: str
+    repeated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to commit with the deliveries it causes (one per matching subscription)."""
+
+    event_id: str
+    event_type: str
+    subject: str
+    message_id: str | None
+    published_at: float
+    item: bytes  # the rendered Event Grid schema item (JSON object)
+    subscriptions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    message_id: str
+    from_number: str
+    to_number: str
+    body: str
+    encoding: str
+    segments: int
+    created_at: float
+    event: NewEvent
+    # opt-out bookkeeping decided from the keyword: "out", "in" or None
+    opt_change: str | None = None
+    auto_reply: OutgoingMessage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierJob:
+    message_id: str
+    from_number: str
+    to_number: str
+    body: str
+    segments: int
+    tag: str | None
+    delivery_report: bool
+    created_at: float
+    plan: CarrierPlan
+    opted_out: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierResult:
+    """The carrier finished a message: its final state, and what that caused."""
+
+    message_id: str
+    status: str  # delivered | failed | sent (NoReport)
+    status_code: int | None
+    report: dict[str, Any] | None
+    event: NewEvent | None
+    reply: InboundMessage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    delivery_id: int
+    event_seq: int
+    subscription: str
+    attempts: int  # attempts made before this one
+    published_at: float
+    item: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    attempt: int
+    at: float
+    status: int | None
+    outcome: str
+    duration_ms: float
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """How one claimed delivery ended this time: delivered, retry at `retry_at`, or dead-lettered."""
+
+    delivery_id: int
+    attempt: AttemptRecord | None  # None when no attempt was made (TTL expired before it)
+    state: str  # delivered | pending | deadlettered
+    retry_at: float | None = None
+    dead_letter_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    name: str
+    spec: dict[str, Any]  # storage form, secrets included
+    provisioning_state: str
+    validation_code: str | None = None
+    validation_deadline: float | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None

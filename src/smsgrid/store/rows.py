@@ -1,0 +1,140 @@
+"""Row ↔ value conversions shared by every dialect (the columns are the same in SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from smsgrid.events.timestamps import Timestamp
+from smsgrid.store.records import CarrierJob, CarrierPlan, SubscriptionRecord
+
+
+def iso(epoch: float | None) -> str | None:
+    return None if epoch is None else Timestamp.from_epoch_seconds(epoch).format()
+
+
+def plan_json(plan: CarrierPlan) -> str:
+    return orjson.dumps(
+        {
+            "outcome": plan.outcome,
+            "code": plan.code,
+            "due_at": plan.due_at,
+            "attempts": plan.attempts,
+            "reply": plan.reply,
+        }
+    ).decode()
+
+
+def plan_from_json(text: str | bytes) -> CarrierPlan:
+    raw = orjson.loads(text)
+    return CarrierPlan(raw["outcome"], raw["code"], raw["due_at"], raw["attempts"], raw["reply"])
+
+
+def carrier_job(message_id: str, plan: str | bytes, row: tuple[Any, ...]) -> CarrierJob:
+    from_number, to_number, body, segments, tag, delivery_report, created_at, opted_out = row
+    return CarrierJob(
+        message_id=message_id,
+        from_number=from_number,
+        to_number=to_number,
+        body=body,
+        segments=segments,
+        tag=tag,
+        delivery_report=bool(delivery_report),
+        created_at=created_at,
+        plan=plan_from_json(plan),
+        opted_out=bool(opted_out),
+    )
+
+
+def subscription_record(row: tuple[Any, ...]) -> SubscriptionRecord:
+    name, spec, state, code, deadline, created, updated = row
+    return SubscriptionRecord(
+        name=name,
+        spec=orjson.loads(spec) if isinstance(spec, str | bytes) else dict(spec),
+        provisioning_state=state,
+        validation_code=code,
+        validation_deadline=deadline,
+        created_at=created,
+        updated_at=updated,
+    )
+
+
+def message_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    (message_id, direction, from_number, to_number, body, encoding, segments, tag, delivery_report, status,
+     status_code, report, created_at, updated_at) = row  # fmt: skip
+    return {
+        "messageId": message_id,
+        "direction": direction,
+        "from": from_number,
+        "to": to_number,
+        "message": body,
+        "encoding": encoding,
+        "segments": segments,
+        "tag": tag,
+        "enableDeliveryReport": bool(delivery_report),
+        "status": status,
+        "deliveryStatusCode": status_code,
+        "deliveryReport": orjson.loads(report) if report else None,
+        "createdAt": iso(created_at),
+        "updatedAt": iso(updated_at),
+    }
+
+
+def event_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    seq, event_id, event_type, subject, message_id, published_at, item = row
+    return {
+        "seq": seq,
+        "id": event_id,
+        "eventType": event_type,
+        "subject": subject,
+        "messageId": message_id,
+        "publishedAt": iso(published_at),
+        "event": orjson.loads(item),
+    }
+
+
+def delivery_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    delivery_id, subscription, state, attempts, due_at, published_at, finished_at = row
+    return {
+        "deliveryId": delivery_id,
+        "subscription": subscription,
+        "state": state,
+        "deliveryCount": attempts,
+        "nextAttemptAt": iso(due_at) if state == "pending" else None,
+        "publishedAt": iso(published_at),
+        "finishedAt": iso(finished_at),
+    }
+
+
+def attempt_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    attempt, at, status, outcome, duration_ms, error = row
+    return {
+        "attempt": attempt,
+        "time": iso(at),
+        "statusCode": status,
+        "outcome": outcome,
+        "durationMs": round(duration_ms, 3),
+        "error": error,
+    }
+
+
+def deadletter_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    (deadletter_id, delivery_id, subscription, event_seq, reason, attempts, last_outcome, last_status,
+     publish_time, last_attempt_time, created_at, redelivered_at, event_id, item) = row  # fmt: skip
+    return {
+        "id": deadletter_id,
+        "deliveryId": delivery_id,
+        "subscription": subscription,
+        "eventId": event_id,
+        "eventSeq": event_seq,
+        "deadLetterReason": reason,
+        "deliveryAttempts": attempts,
+        "lastDeliveryOutcome": last_outcome,
+        "lastHttpStatusCode": last_status,
+        "publishTime": iso(publish_time),
+        "lastDeliveryAttemptTime": iso(last_attempt_time),
+        "deadLetteredAt": iso(created_at),
+        "redeliveredAt": iso(redelivered_at),
+        "event": orjson.loads(item),
+    }

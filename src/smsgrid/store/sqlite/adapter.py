@@ -1,0 +1,394 @@
+"""The SQLite adapter of the store port: one file, WAL, one writer thread with group commit, one reader thread."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from smsgrid.store import rows as common
+from smsgrid.store.records import (
+    AcceptResult,
+    CarrierJob,
+    CarrierPlan,
+    CarrierResult,
+    ClaimedDelivery,
+    DeliveryResult,
+    InboundMessage,
+    NewEvent,
+    OutgoingMessage,
+    SubscriptionRecord,
+)
+from smsgrid.store.sqlite import queries as q
+from smsgrid.store.sqlite.executor import SqliteExecutor, connect
+from smsgrid.store.sqlite.migrate import migrate
+
+
+class SqliteStore:
+    """Durable state in one SQLite file. Every write resolves only after its transaction committed."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        writer_conn = connect(path)
+        migrate(writer_conn)
+        self._writer = SqliteExecutor(writer_conn, name="smsgrid-sqlite-writer", transactional=True)
+        self._reader = SqliteExecutor(connect(path), name="smsgrid-sqlite-reader", transactional=False)
+
+    async def close(self) -> None:
+        self._writer.close()
+        self._reader.close()
+
+    # -- sending ---------------------------------------------------------------------------------------------
+
+    async def accept_messages(self, messages: Sequence[OutgoingMessage]) -> list[AcceptResult]:
+        def work(conn: sqlite3.Connection) -> list[AcceptResult]:
+            return [_accept_one(conn, m) for m in messages]
+
+        return await self._writer.submit(work)
+
+    async def record_inbound(self, message: InboundMessage) -> None:
+        await self._writer.submit(lambda conn: _insert_inbound(conn, message))
+
+    # -- the carrier -----------------------------------------------------------------------------------------
+
+    async def claim_carrier_jobs(self, now: float, limit: int, lease_until: float) -> list[CarrierJob]:
+        def work(conn: sqlite3.Connection) -> list[CarrierJob]:
+            rows = conn.execute(q.CLAIM_CARRIER_JOBS, (lease_until, now, limit)).fetchall()
+            jobs = []
+            for message_id, plan in rows:
+                found = conn.execute(q.CARRIER_JOB_MESSAGE, (message_id,)).fetchone()
+                if found is None:
+                    conn.execute(q.DELETE_CARRIER_JOB, (message_id,))
+                    continue
+                jobs.append(common.carrier_job(message_id, plan, found))
+            return jobs
+
+        return await self._writer.submit(work)
+
+    async def finish_carrier_jobs(self, results: Sequence[CarrierResult], now: float) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            for r in results:
+                report = orjson.dumps(r.report).decode() if r.report is not None else None
+                conn.execute(q.FINISH_MESSAGE, (r.status, r.status_code, report, now, r.message_id))
+                conn.execute(q.DELETE_CARRIER_JOB, (r.message_id,))
+                if r.event is not None:
+                    _insert_event(conn, r.event)
+                if r.reply is not None:
+                    _insert_inbound(conn, r.reply)
+
+        await self._writer.submit(work)
+
+    async def next_carrier_due(self) -> float | None:
+        return await self._reader.submit(lambda conn: conn.execute(q.NEXT_CARRIER_DUE).fetchone()[0])
+
+    # -- events and deliveries -------------------------------------------------------------------------------
+
+    async def publish(self, events: Sequence[NewEvent]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            for event in events:
+                _insert_event(conn, event)
+
+        await self._writer.submit(work)
+
+    async def claim_deliveries(
+        self, subscription: str, now: float, limit: int, lease_until: float
+    ) -> list[ClaimedDelivery]:
+        def work(conn: sqlite3.Connection) -> list[ClaimedDelivery]:
+            rows = conn.execute(q.CLAIM_DELIVERIES, (lease_until, subscription, now, limit)).fetchall()
+            if not rows:
+                return []
+            seqs = sorted({row[1] for row in rows})
+            items = dict(conn.execute(q.EVENT_ITEMS.format(marks=",".join("?" * len(seqs))), seqs).fetchall())
+            rows.sort(key=lambda row: row[0])
+            return [ClaimedDelivery(row[0], row[1], subscription, row[2], row[3], bytes(items[row[1]])) for row in rows]
+
+        return await self._writer.submit(work)
+
+    async def finish_deliveries(self, results: Sequence[DeliveryResult], now: float) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            for r in results:
+                attempts = r.attempt.attempt if r.attempt else None
+                if r.attempt is not None:
+                    a = r.attempt
+                    conn.execute(
+                        q.INSERT_ATTEMPT,
+                        (r.delivery_id, a.attempt, a.at, a.status, a.outcome, a.duration_ms, a.error),
+                    )
+                if attempts is None:
+                    row = conn.execute("SELECT attempts FROM deliveries WHERE delivery_id = ?", (r.delivery_id,))
+                    attempts = row.fetchone()[0]
+                if r.state == "delivered":
+                    conn.execute(q.DELIVERED, (attempts, now, r.delivery_id))
+                elif r.state == "pending":
+                    conn.execute(q.RETRY, (attempts, r.retry_at, r.delivery_id))
+                else:
+                    conn.execute(q.DEADLETTERED, (attempts, now, r.delivery_id))
+                    last = r.attempt
+                    conn.execute(
+                        q.INSERT_DEADLETTER,
+                        (
+                            r.dead_letter_reason,
+                            attempts,
+                            last.outcome if last else None,
+                            last.status if last else None,
+                            last.at if last else None,
+                            now,
+                            r.delivery_id,
+                        ),
+                    )
+
+        await self._writer.submit(work)
+
+    async def next_delivery_due(self, subscription: str) -> float | None:
+        return await self._reader.submit(lambda conn: conn.execute(q.NEXT_DELIVERY_DUE, (subscription,)).fetchone()[0])
+
+    async def release_claims(self, now: float) -> None:
+        """After a restart nobody holds a claim: make leased work due again at once (single-process SQLite)."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(q.RELEASE_CLAIMS, (now,))
+            conn.execute(q.RELEASE_CARRIER_CLAIMS)
+
+        await self._writer.submit(work)
+
+    async def redeliver(self, deadletter_id: int, now: float, subscriptions: Sequence[str]) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT event_seq, subscription, publish_time FROM deadletters "
+                "WHERE deadletter_id = ? AND redelivered_at IS NULL",
+                (deadletter_id,),
+            ).fetchone()
+            if row is None or row[1] not in subscriptions:
+                return False
+            conn.execute(q.REDELIVER, (now, deadletter_id))
+            # A redelivery is a fresh delivery: new attempt count and a new TTL window from now.
+            conn.execute(q.INSERT_DELIVERY, (row[0], row[1], now, now))
+            return True
+
+        return await self._writer.submit(work)
+
+    # -- opt-outs --------------------------------------------------------------------------------------------
+
+    async def set_optouts(self, sender: str, recipients: Sequence[str], opted_out: bool, now: float) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            for recipient in recipients:
+                if opted_out:
+                    conn.execute(q.OPTOUT_ADD, (sender, recipient, now))
+                else:
+                    conn.execute(q.OPTOUT_REMOVE, (sender, recipient))
+
+        await self._writer.submit(work)
+
+    async def check_optouts(self, sender: str, recipients: Sequence[str]) -> list[bool]:
+        def work(conn: sqlite3.Connection) -> list[bool]:
+            return [conn.execute(q.OPTOUT_CHECK, (sender, r)).fetchone() is not None for r in recipients]
+
+        return await self._reader.submit(work)
+
+    # -- subscriptions ---------------------------------------------------------------------------------------
+
+    async def put_subscription(self, record: SubscriptionRecord) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                q.UPSERT_SUBSCRIPTION,
+                (
+                    record.name,
+                    orjson.dumps(record.spec).decode(),
+                    record.provisioning_state,
+                    record.validation_code,
+                    record.validation_deadline,
+                    record.created_at,
+                    record.updated_at,
+                ),
+            )
+
+        await self._writer.submit(work)
+
+    async def delete_subscription(self, name: str) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            deleted = conn.execute(q.DELETE_SUBSCRIPTION, (name,)).rowcount > 0
+            conn.execute(q.DROP_PENDING_OF, (name,))
+            return deleted
+
+        return await self._writer.submit(work)
+
+    async def list_subscriptions(self) -> list[SubscriptionRecord]:
+        def work(conn: sqlite3.Connection) -> list[SubscriptionRecord]:
+            rows = conn.execute(q.SUBSCRIPTION_COLUMNS + " ORDER BY name").fetchall()
+            return [common.subscription_record(row) for row in rows]
+
+        return await self._reader.submit(work)
+
+    # -- reads for the admin API and UI ----------------------------------------------------------------------
+
+    async def get_message(self, message_id: str) -> dict[str, Any] | None:
+        def work(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            row = conn.execute(q.MESSAGE_COLUMNS + " WHERE message_id = ?", (message_id,)).fetchone()
+            if row is None:
+                return None
+            message = common.message_dict(row)
+            events = conn.execute(q.EVENT_COLUMNS + " WHERE message_id = ? ORDER BY seq", (message_id,)).fetchall()
+            message["events"] = [_event_with_deliveries(conn, e) for e in events]
+            return message
+
+        return await self._reader.submit(work)
+
+    async def list_messages(
+        self, *, limit: int, before: float | None = None, number: str | None = None
+    ) -> list[dict[str, Any]]:
+        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            where: list[str] = ["1 = 1"]
+            args: list[Any] = []
+            if before is not None:
+                where.append("created_at < ?")
+                args.append(before)
+            if number is not None:
+                where.append("(from_number = ? OR to_number = ?)")
+                args.extend([number, number])
+            sql = q.MESSAGE_COLUMNS + f" WHERE {' AND '.join(where)} ORDER BY created_at DESC LIMIT ?"
+            return [common.message_dict(row) for row in conn.execute(sql, [*args, limit]).fetchall()]
+
+        return await self._reader.submit(work)
+
+    async def get_event(self, event_id: str) -> dict[str, Any] | None:
+        def work(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            row = conn.execute(q.EVENT_COLUMNS + " WHERE event_id = ? ORDER BY seq DESC", (event_id,)).fetchone()
+            return None if row is None else _event_with_deliveries(conn, row)
+
+        return await self._reader.submit(work)
+
+    async def list_events(self, *, limit: int, before_seq: int | None = None) -> list[dict[str, Any]]:
+        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            if before_seq is None:
+                rows = conn.execute(q.EVENT_COLUMNS + " ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+            else:
+                rows = conn.execute(
+                    q.EVENT_COLUMNS + " WHERE seq < ? ORDER BY seq DESC LIMIT ?", (before_seq, limit)
+                ).fetchall()
+            return [common.event_dict(row) for row in rows]
+
+        return await self._reader.submit(work)
+
+    async def list_deadletters(self, *, limit: int, include_redelivered: bool = False) -> list[dict[str, Any]]:
+        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            where = "" if include_redelivered else " WHERE x.redelivered_at IS NULL"
+            sql = q.DEADLETTER_ROW + where + " ORDER BY x.deadletter_id DESC LIMIT ?"
+            return [common.deadletter_dict(row) for row in conn.execute(sql, (limit,)).fetchall()]
+
+        return await self._reader.submit(work)
+
+    async def get_deadletter(self, deadletter_id: int) -> dict[str, Any] | None:
+        def work(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            row = conn.execute(q.DEADLETTER_ROW + " WHERE x.deadletter_id = ?", (deadletter_id,)).fetchone()
+            return None if row is None else common.deadletter_dict(row)
+
+        return await self._reader.submit(work)
+
+    async def counts(self) -> dict[str, int]:
+        def work(conn: sqlite3.Connection) -> dict[str, int]:
+            messages, events, pending, dead = conn.execute(q.COUNTS).fetchone()
+            return {
+                "messages": messages,
+                "events": events,
+                "pending_deliveries": pending,
+                "deadletters": dead,
+            }
+
+        return await self._reader.submit(work)
+
+
+def _accept_one(conn: sqlite3.Connection, m: OutgoingMessage) -> AcceptResult:
+    if m.repeatability_request_id is not None:
+        found = conn.execute(q.MESSAGE_BY_REPEATABILITY, (m.repeatability_request_id,)).fetchone()
+        if found is not None:
+            return AcceptResult(found[0], repeated=True)
+    _insert_outgoing(conn, m, status="accepted")
+    conn.execute(q.INSERT_CARRIER_JOB, (m.message_id, m.plan.due_at, common.plan_json(m.plan)))
+    return AcceptResult(m.message_id, repeated=False)
+
+
+def _insert_outgoing(conn: sqlite3.Connection, m: OutgoingMessage, *, status: str) -> None:
+    conn.execute(
+        q.INSERT_MESSAGE,
+        (
+            m.message_id,
+            "outgoing",
+            m.from_number,
+            m.to_number,
+            m.body,
+            m.encoding,
+            m.segments,
+            m.tag,
+            int(m.delivery_report),
+            m.repeatability_request_id,
+            status,
+            None,
+            m.created_at,
+            m.created_at,
+        ),
+    )
+
+
+def _insert_inbound(conn: sqlite3.Connection, m: InboundMessage) -> None:
+    conn.execute(
+        q.INSERT_MESSAGE,
+        (
+            m.message_id,
+            "incoming",
+            m.from_number,
+            m.to_number,
+            m.body,
+            m.encoding,
+            m.segments,
+            None,
+            0,
+            None,
+            "received",
+            None,
+            m.created_at,
+            m.created_at,
+        ),
+    )
+    # The handset texts our number: the opt-out is "this sender (our number) may not text that handset".
+    if m.opt_change == "out":
+        conn.execute(q.OPTOUT_ADD, (m.to_number, m.from_number, m.created_at))
+    elif m.opt_change == "in":
+        conn.execute(q.OPTOUT_REMOVE, (m.to_number, m.from_number))
+    _insert_event(conn, m.event)
+    if m.auto_reply is not None:
+        _insert_outgoing(conn, m.auto_reply, status="delivered")
+
+
+def _insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
+    cursor = conn.execute(
+        q.INSERT_EVENT,
+        (event.event_id, event.event_type, event.subject, event.message_id, event.published_at, event.item),
+    )
+    seq = cursor.lastrowid
+    if event.subscriptions:
+        conn.executemany(
+            q.INSERT_DELIVERY,
+            [(seq, name, event.published_at, event.published_at) for name in event.subscriptions],
+        )
+
+
+def _event_with_deliveries(conn: sqlite3.Connection, row: tuple[Any, ...]) -> dict[str, Any]:
+    event = common.event_dict(row)
+    deliveries = []
+    for d in conn.execute(q.DELIVERIES_OF_EVENT, (row[0],)).fetchall():
+        delivery = common.delivery_dict(d)
+        delivery["attempts"] = [
+            common.attempt_dict(a) for a in conn.execute(q.ATTEMPTS_OF_DELIVERY, (d[0],)).fetchall()
+        ]
+        deliveries.append(delivery)
+    event["deliveries"] = deliveries
+    return event
+
+
+__all__ = ["CarrierPlan", "SqliteStore"]

@@ -1,0 +1,99 @@
+-- smsgrid SQLite schema. migrations/ must rebuild exactly this (tests/integration/test_store_schema.py).
+CREATE TABLE messages (
+    message_id TEXT PRIMARY KEY,
+    direction TEXT NOT NULL,                 -- outgoing | incoming
+    from_number TEXT NOT NULL,
+    to_number TEXT NOT NULL,
+    body TEXT NOT NULL,
+    encoding TEXT NOT NULL,
+    segments INTEGER NOT NULL,
+    tag TEXT,
+    delivery_report INTEGER NOT NULL DEFAULT 0,
+    repeatability_request_id TEXT UNIQUE,
+    status TEXT NOT NULL,                    -- accepted | sent | delivered | failed | received
+    status_code INTEGER,
+    report TEXT,                             -- JSON of the delivery report, when one was produced
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX messages_created ON messages (created_at);
+CREATE INDEX messages_numbers ON messages (from_number, to_number);
+
+-- Pending carrier work. due_at doubles as the lease: claiming pushes it into the future.
+CREATE TABLE carrier_jobs (
+    message_id TEXT PRIMARY KEY REFERENCES messages (message_id),
+    due_at REAL NOT NULL,
+    plan TEXT NOT NULL
+);
+CREATE INDEX carrier_jobs_due ON carrier_jobs (due_at);
+
+CREATE TABLE optouts (
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (sender, recipient)
+);
+
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    message_id TEXT,
+    published_at REAL NOT NULL,
+    item BLOB NOT NULL                       -- rendered Event Grid schema item
+);
+CREATE INDEX events_event_id ON events (event_id);
+CREATE INDEX events_message ON events (message_id);
+
+-- One row per (event, subscription). due_at doubles as the lease while claimed.
+CREATE TABLE deliveries (
+    delivery_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_seq INTEGER NOT NULL REFERENCES events (seq),
+    subscription TEXT NOT NULL,
+    state TEXT NOT NULL,                     -- pending | delivered | deadlettered
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at REAL NOT NULL,
+    claimed INTEGER NOT NULL DEFAULT 0,
+    published_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX deliveries_due ON deliveries (subscription, due_at) WHERE state = 'pending';
+CREATE INDEX deliveries_event ON deliveries (event_seq);
+
+CREATE TABLE attempts (
+    delivery_id INTEGER NOT NULL REFERENCES deliveries (delivery_id),
+    attempt INTEGER NOT NULL,
+    at REAL NOT NULL,
+    status INTEGER,
+    outcome TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    error TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+) WITHOUT ROWID;
+
+CREATE TABLE deadletters (
+    deadletter_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries (delivery_id),
+    subscription TEXT NOT NULL,
+    event_seq INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    delivery_attempts INTEGER NOT NULL,
+    last_outcome TEXT,
+    last_status INTEGER,
+    publish_time REAL NOT NULL,
+    last_attempt_time REAL,
+    created_at REAL NOT NULL,
+    redelivered_at REAL
+);
+CREATE INDEX deadletters_created ON deadletters (created_at);
+
+CREATE TABLE subscriptions (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    provisioning_state TEXT NOT NULL,
+    validation_code TEXT,
+    validation_deadline REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);

@@ -1,0 +1,103 @@
+"""Every SQL statement of the SQLite adapter, by name. The PostgreSQL adapter has the same names."""
+
+INSERT_MESSAGE = """
+INSERT INTO messages (message_id, direction, from_number, to_number, body, encoding, segments, tag,
+                      delivery_report, repeatability_request_id, status, status_code, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+MESSAGE_BY_REPEATABILITY = "SELECT message_id FROM messages WHERE repeatability_request_id = ?"
+INSERT_CARRIER_JOB = "INSERT INTO carrier_jobs (message_id, due_at, plan) VALUES (?, ?, ?)"
+CLAIM_CARRIER_JOBS = """
+UPDATE carrier_jobs SET due_at = ?
+WHERE message_id IN (SELECT message_id FROM carrier_jobs WHERE due_at <= ? ORDER BY due_at LIMIT ?)
+RETURNING message_id, plan
+"""
+CARRIER_JOB_MESSAGE = """
+SELECT m.from_number, m.to_number, m.body, m.segments, m.tag, m.delivery_report, m.created_at,
+       EXISTS (SELECT 1 FROM optouts o WHERE o.sender = m.from_number AND o.recipient = m.to_number)
+FROM messages m WHERE m.message_id = ?
+"""
+NEXT_CARRIER_DUE = "SELECT min(due_at) FROM carrier_jobs"
+DELETE_CARRIER_JOB = "DELETE FROM carrier_jobs WHERE message_id = ?"
+FINISH_MESSAGE = "UPDATE messages SET status = ?, status_code = ?, report = ?, updated_at = ? WHERE message_id = ?"
+
+INSERT_EVENT = """
+INSERT INTO events (event_id, event_type, subject, message_id, published_at, item) VALUES (?, ?, ?, ?, ?, ?)
+"""
+INSERT_DELIVERY = """
+INSERT INTO deliveries (event_seq, subscription, state, due_at, published_at) VALUES (?, ?, 'pending', ?, ?)
+"""
+CLAIM_DELIVERIES = """
+UPDATE deliveries SET due_at = ?, claimed = 1
+WHERE delivery_id IN (
+    SELECT delivery_id FROM deliveries
+    WHERE subscription = ? AND state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?)
+RETURNING delivery_id, event_seq, attempts, published_at
+"""
+EVENT_ITEMS = "SELECT seq, item FROM events WHERE seq IN ({marks})"
+NEXT_DELIVERY_DUE = "SELECT min(due_at) FROM deliveries WHERE subscription = ? AND state = 'pending'"
+PENDING_SUBSCRIPTIONS = "SELECT DISTINCT subscription FROM deliveries WHERE state = 'pending'"
+RELEASE_CLAIMS = "UPDATE deliveries SET due_at = ?, claimed = 0 WHERE state = 'pending' AND claimed = 1"
+RELEASE_CARRIER_CLAIMS = """
+UPDATE carrier_jobs SET due_at = json_extract(plan, '$.due_at') WHERE due_at > json_extract(plan, '$.due_at')
+"""
+DELIVERED = (
+    "UPDATE deliveries SET state = 'delivered', attempts = ?, claimed = 0, finished_at = ? WHERE delivery_id = ?"
+)
+RETRY = "UPDATE deliveries SET attempts = ?, due_at = ?, claimed = 0 WHERE delivery_id = ?"
+DEADLETTERED = (
+    "UPDATE deliveries SET state = 'deadlettered', attempts = ?, claimed = 0, finished_at = ? WHERE delivery_id = ?"
+)
+INSERT_ATTEMPT = """
+INSERT OR REPLACE INTO attempts (delivery_id, attempt, at, status, outcome, duration_ms, error)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+INSERT_DEADLETTER = """
+INSERT INTO deadletters (delivery_id, subscription, event_seq, reason, delivery_attempts, last_outcome, last_status,
+                         publish_time, last_attempt_time, created_at)
+SELECT d.delivery_id, d.subscription, d.event_seq, ?, ?, ?, ?, d.published_at, ?, ?
+FROM deliveries d WHERE d.delivery_id = ?
+"""
+DEADLETTER_ROW = """
+SELECT x.deadletter_id, x.delivery_id, x.subscription, x.event_seq, x.reason, x.delivery_attempts, x.last_outcome,
+       x.last_status, x.publish_time, x.last_attempt_time, x.created_at, x.redelivered_at, e.event_id, e.item
+FROM deadletters x JOIN events e ON e.seq = x.event_seq
+"""
+REDELIVER = "UPDATE deadletters SET redelivered_at = ? WHERE deadletter_id = ?"
+
+OPTOUT_ADD = "INSERT OR IGNORE INTO optouts (sender, recipient, created_at) VALUES (?, ?, ?)"
+OPTOUT_REMOVE = "DELETE FROM optouts WHERE sender = ? AND recipient = ?"
+OPTOUT_CHECK = "SELECT 1 FROM optouts WHERE sender = ? AND recipient = ?"
+
+UPSERT_SUBSCRIPTION = """
+INSERT INTO subscriptions (name, spec, provisioning_state, validation_code, validation_deadline, created_at,
+                           updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, provisioning_state = excluded.provisioning_state,
+    validation_code = excluded.validation_code, validation_deadline = excluded.validation_deadline,
+    updated_at = excluded.updated_at
+"""
+SUBSCRIPTION_COLUMNS = (
+    "SELECT name, spec, provisioning_state, validation_code, validation_deadline, created_at, updated_at "
+    "FROM subscriptions"
+)
+DELETE_SUBSCRIPTION = "DELETE FROM subscriptions WHERE name = ?"
+DROP_PENDING_OF = "UPDATE deliveries SET state = 'dropped', claimed = 0 WHERE subscription = ? AND state = 'pending'"
+
+MESSAGE_COLUMNS = """
+SELECT message_id, direction, from_number, to_number, body, encoding, segments, tag, delivery_report,
+       status, status_code, report, created_at, updated_at FROM messages
+"""
+EVENT_COLUMNS = "SELECT seq, event_id, event_type, subject, message_id, published_at, item FROM events"
+DELIVERIES_OF_EVENT = """
+SELECT delivery_id, subscription, state, attempts, due_at, published_at, finished_at
+FROM deliveries WHERE event_seq = ? ORDER BY delivery_id
+"""
+ATTEMPTS_OF_DELIVERY = """
+SELECT attempt, at, status, outcome, duration_ms, error FROM attempts WHERE delivery_id = ? ORDER BY attempt
+"""
+COUNTS = """
+SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM events),
+       (SELECT count(*) FROM deliveries WHERE state = 'pending'),
+       (SELECT count(*) FROM deadletters WHERE redelivered_at IS NULL)
+"""
