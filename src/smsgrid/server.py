@@ -74,7 +74,14 @@ async def serve(
     base_url = f"http://{_host_for_url(listen.host)}:{port}"
     runtime = Runtime.build(settings, dispatch=dispatch, base_url=base_url)
     app = create_app(runtime, _ui_routes())
-    common = {"lifespan": "off", "access_log": False, "log_level": "warning", "server_header": False}
+    # A TLS client that keeps its connection open never answers close_notify; do not wait on it for long.
+    common = {
+        "lifespan": "off",
+        "access_log": False,
+        "log_level": "warning",
+        "server_header": False,
+        "timeout_graceful_shutdown": 2,
+    }
     servers = [_Server(uvicorn.Config(app, http="httptools", loop="none", **common))]  # type: ignore[arg-type]
     sockets = [http_sock]
     if tls and tls_sock:

@@ -124,6 +124,13 @@ FilterValue: TypeAlias = float | str | bool | Range
 _Test: TypeAlias = Callable[[Any], bool]
 
 
+def _compile_key(key: str) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """A dotted key as its segments, their case-folded forms, and the other schema's name for it (if any)."""
+    segments = tuple(key.split("."))
+    alias = _SCHEMA_ALIASES.get(key.casefold()) if len(segments) == 1 else None
+    return segments, tuple(s.casefold() for s in segments), alias
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -177,10 +184,9 @@ class AdvancedFilter:
     _test: _Test = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        segments = tuple(self.key.split("."))
-        alias = _SCHEMA_ALIASES.get(self.key.casefold()) if len(segments) == 1 else None
+        segments, folded, alias = _compile_key(self.key)
         object.__setattr__(self, "_segments", segments)
-        object.__setattr__(self, "_folded_segments", tuple(s.casefold() for s in segments))
+        object.__setattr__(self, "_folded_segments", folded)
         object.__setattr__(self, "_alias", alias)
         object.__setattr__(self, "_negated", self.operator in NEGATED)
         object.__setattr__(self, "_test", _compile_test(self.operator, self.values))
@@ -219,8 +225,7 @@ def resolve_field(item: Mapping[str, Any], key: str) -> tuple[bool, Any]:
 
     Also what a Dynamic delivery attribute's ``sourceField`` reads.
     """
-    probe = AdvancedFilter(Op.IS_NOT_NULL, key)
-    return _resolve(item, probe)
+    return _resolve(item, *_compile_key(key))
 
 
 def _lookup(node: Mapping[Any, Any], name: str, folded: str) -> tuple[bool, Any]:
@@ -232,21 +237,23 @@ def _lookup(node: Mapping[Any, Any], name: str, folded: str) -> tuple[bool, Any]
     return False, None
 
 
-def _resolve(item: Mapping[str, Any], af: AdvancedFilter) -> tuple[bool, Any]:
+def _resolve(
+    item: Mapping[str, Any], segments: tuple[str, ...], folded_segments: tuple[str, ...], alias: str | None
+) -> tuple[bool, Any]:
     node: Any = item
-    for index, (name, folded) in enumerate(zip(af._segments, af._folded_segments, strict=True)):
+    for index, (name, folded) in enumerate(zip(segments, folded_segments, strict=True)):
         if not isinstance(node, Mapping):
             return False, None
         found, node = _lookup(node, name, folded)
-        if not found and index == 0 and af._alias is not None:
-            found, node = _lookup(item, af._alias, af._alias.casefold())
+        if not found and index == 0 and alias is not None:
+            found, node = _lookup(item, alias, alias.casefold())
         if not found:
             return False, None
     return True, node
 
 
 def _evaluate(af: AdvancedFilter, item: Mapping[str, Any], arrays_enabled: bool) -> bool:
-    present, value = _resolve(item, af)
+    present, value = _resolve(item, af._segments, af._folded_segments, af._alias)
     present = present and value is not None
     if af.operator is Op.IS_NULL_OR_UNDEFINED:
         return not present

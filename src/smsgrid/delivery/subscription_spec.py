@@ -428,6 +428,10 @@ def _parse_advanced_filter(raw: object, path: str, p: _Problems) -> tuple[Advanc
             hint = " (not value)" if "value" in obj and raw_values is None else ""
             p.add(values_path, f"is required{hint}: a non-empty list of values for {operator.value}")
             return None, 0
+        if operator in RANGE_OPERATORS and all(_is_finite_number(v) for v in raw_values):
+            pairs = [raw_values[i : i + 2] for i in range(0, len(raw_values), 2)]
+            p.add(values_path, f"must be a list of [min, max] pairs: put each range in brackets, like {pairs}")
+            return None, len(raw_values)
         if operator in RANGE_OPERATORS:
             values = _parse_range_values(raw_values, values_path, p)
         elif operator in NUMBER_OPERATORS:

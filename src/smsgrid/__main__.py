@@ -1,0 +1,3 @@
+from smsgrid.cli.main import main
+
+main()
