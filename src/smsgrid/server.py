@@ -121,7 +121,9 @@ async def serve(
 
 
 def _ui_routes() -> list[BaseRoute]:
-    return []
+    import smsgrid.ui.routes
+
+    return list(smsgrid.ui.routes.routes)
 
 
 def run(settings: Settings, listen: Listen, *, dispatch: bool = True, on_ready: ReadyHook | None = None) -> None:

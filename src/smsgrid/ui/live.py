@@ -1,0 +1,116 @@
+"""Live pages: a server-sent-event stream that says *what kind* of data changed, never the data itself.
+
+The stream polls the store (so it sees work done by another process, e.g. `smsgrid worker`) every
+`POLL_SECONDS`, and sends one event per topic whose version moved: `messages`, `events`, `deadletters`,
+`subscriptions`, and `changed` for any of them. Pages refetch their own fragments on those names
+(htmx `hx-trigger="sse:messages"`). Each page is rendered with the versions it saw and passes them as
+`?since=`, so a change that lands between the render and the stream's first poll still reaches the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from smsgrid.runtime import Runtime
+from smsgrid.ui.stats import counter_by_label
+
+POLL_SECONDS = 0.5
+# A stream ends after this long and the browser's EventSource reconnects (`retry:` below): no connection is
+# held forever, and a server restart is picked up within a poll.
+STREAM_LIFETIME_SECONDS = 300.0
+RECONNECT_MILLISECONDS = 1000
+RECENT_MESSAGES = 50
+TOPICS = ("messages", "events", "deadletters", "subscriptions")
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    messages: str
+    events: str
+    deadletters: str
+    subscriptions: str
+
+    def encode(self) -> str:
+        return ".".join((self.messages, self.events, self.deadletters, self.subscriptions))
+
+    @classmethod
+    def decode(cls, text: str | None) -> Versions | None:
+        parts = (text or "").split(".")
+        if len(parts) != len(TOPICS) or not all(p.isalnum() and len(p) <= 32 for p in parts):
+            return None
+        return cls(*parts)
+
+    def changed_topics(self, newer: Versions) -> list[str]:
+        """The topics whose version differs, then `changed` if any did."""
+        names = [t for t in TOPICS if getattr(self, t) != getattr(newer, t)]
+        return [*names, "changed"] if names else []
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
+
+
+async def current_versions(runtime: Runtime) -> Versions:
+    """Cheap reads whose result moves whenever something a page shows does."""
+    store = runtime.store
+    counts = await store.counts()
+    recent = await store.list_messages(limit=RECENT_MESSAGES)
+    newest_event = await store.list_events(limit=1)
+    newest_dead = await store.list_deadletters(limit=1, include_redelivered=True)
+    subscriptions = await runtime.subscriptions.list()
+    # Delivery attempts that end in a retry change no count; this process's attempt counter does.
+    attempts = sum(counter_by_label(runtime.metrics.deliveries, "outcome").values())
+    return Versions(
+        messages=_digest(counts["messages"], [(m["messageId"], m["status"]) for m in recent]),
+        events=_digest(
+            counts["events"],
+            counts["pending_deliveries"],
+            counts["deadletters"],
+            newest_event[0]["seq"] if newest_event else 0,
+            attempts,
+        ),
+        deadletters=_digest(counts["deadletters"], [(d["id"], d["redeliveredAt"]) for d in newest_dead]),
+        subscriptions=_digest(
+            [
+                (
+                    s["name"],
+                    s["properties"]["provisioningState"],
+                    s["health"]["consecutiveFailures"],
+                    s["health"]["onProbation"],
+                )
+                for s in subscriptions
+            ],
+            attempts,
+        ),
+    )
+
+
+def sse_event(name: str, data: str) -> str:
+    return f"event: {name}\ndata: {data}\n\n"
+
+
+async def change_stream(
+    runtime: Runtime,
+    since: Versions | None,
+    *,
+    poll_seconds: float = POLL_SECONDS,
+    lifetime_seconds: float = STREAM_LIFETIME_SECONDS,
+) -> AsyncIterator[str]:
+    # Starlette's StreamingResponse cancels this generator when the client goes away (it listens for
+    # http.disconnect beside the stream), so the loop needs no check of its own; the lifetime bounds it anyway.
+    yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
+    last = since
+    deadline = time.monotonic() + lifetime_seconds
+    while time.monotonic() < deadline:
+        seen = await current_versions(runtime)
+        if last is not None:
+            for topic in last.changed_topics(seen):
+                yield sse_event(topic, seen.encode())
+        else:
+            yield sse_event("hello", seen.encode())
+        last = seen
+        await asyncio.sleep(poll_seconds)
