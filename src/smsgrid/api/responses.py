@@ -23,9 +23,14 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return json_response({"error": {"code": code, "message": message}}, status, headers)
 
 
+# The `type` Azure puts in its problem details: the RFC 9110 section of the status (azure-rest-api-specs,
+# Sms 2026-01-23 DeliveryReportGet example, 404). Other statuses fall back to RFC 9457's "about:blank".
+_PROBLEM_TYPES = {404: "https://tools.ietf.org/html/rfc9110#section-15.5.5"}
+
+
 def problem_response(status: int, title: str, detail: str) -> Response:
     """RFC 9110 problem details, as the 2026-01-23 delivery-report API answers a miss."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body = {"type": _PROBLEM_TYPES.get(status, "about:blank"), "title": title, "status": status, "detail": detail}
     return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json")
 
 

@@ -77,8 +77,12 @@ class CarrierSimulator:
 
     def finish(self, job: CarrierJob, now: float) -> CarrierResult:
         outcome, code = final_outcome(job.plan.outcome, job.plan.code, opted_out=job.opted_out)
+        # NoReport means the carrier stays silent, not that the handset got nothing: it may still answer.
+        reply = None
+        if job.plan.reply and outcome in ("Delivered", "NoReport"):
+            reply = self.messaging.inbound(job.to_number, job.from_number, job.plan.reply, now)
         if outcome == "NoReport":
-            return CarrierResult(job.message_id, "sent", None, None, None)
+            return CarrierResult(job.message_id, "sent", None, None, None, reply)
         event = None
         report = None
         if job.delivery_report:
@@ -86,10 +90,7 @@ class CarrierSimulator:
             stamp = data.received_timestamp
             built = delivery_report_event(data, topic=self.messaging.events.topic, event_time=stamp)
             event = self.messaging.events.new_event(built, message_id=job.message_id, published_at=now)
-            report = _public_report(data)
-        reply = None
-        if job.plan.reply and outcome == "Delivered":
-            reply = self.messaging.inbound(job.to_number, job.from_number, job.plan.reply, now)
+            report = _public_report(data, job.from_number)
         return CarrierResult(job.message_id, outcome.lower(), code, report, event, reply)
 
     async def run_once(self) -> int:
@@ -119,11 +120,15 @@ class CarrierSimulator:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=min(delay, IDLE_POLL_SECONDS))
 
 
-def _public_report(data: SmsDeliveryReportReceivedData) -> dict[str, object]:
-    """The report as `GET /deliveryReports/{id}` shows it (camelCase, api-version 2026-01-23)."""
+def _public_report(data: SmsDeliveryReportReceivedData, from_number: str) -> dict[str, object]:
+    """The report as `GET /deliveryReports/{id}` shows it (camelCase, api-version 2026-01-23).
+
+    `from` is E.164 there (azure-rest-api-specs, Sms 2026-01-23 DeliveryReportGet example: "+1234567890"),
+    unlike the event's `From`, which carries the digits only [seed].
+    """
     return {
         "messageId": data.message_id,
-        "from": data.from_,
+        "from": from_number,
         "to": data.to,
         "deliveryStatus": data.delivery_status,
         "deliveryStatusDetails": data.delivery_status_details,

@@ -1,4 +1,4 @@
--- smsgrid SQLite schema. migrations/ must rebuild exactly this (tests/integration/test_store_schema.py).
+-- smsgrid SQLite schema. migrations/ must rebuild exactly this (tests/integration/test_store_sqlite.py).
 CREATE TABLE messages (
     message_id TEXT PRIMARY KEY,
     direction TEXT NOT NULL,                 -- outgoing | incoming
