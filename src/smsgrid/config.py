@@ -66,10 +66,18 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """`[store]`: how long finished messages, events and deliveries are kept (not scaled by --time-scale)."""
+
+    retention_days: float = 7.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     resource: ResourceSettings = field(default_factory=ResourceSettings)
     carrier: CarrierSettings = field(default_factory=CarrierSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
     # Raw subscription bodies from the config file; validated by the delivery subsystem at start.
     subscriptions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     data_dir: Path = Path(".smsgrid")
@@ -189,6 +197,15 @@ def _delivery(raw: Mapping[str, Any], problems: list[Problem]) -> DeliverySettin
     return DeliverySettings(float(timeout), concurrency or 32)
 
 
+def _store(raw: Mapping[str, Any], problems: list[Problem]) -> StoreSettings:
+    default = StoreSettings().retention_days
+    days = raw.get("retention_days", default)
+    if not isinstance(days, int | float) or isinstance(days, bool) or not 0 < days <= 36_500:
+        problems.append(Problem("store.retention_days", "must be a number of days greater than 0 (e.g. 7)"))
+        days = default
+    return StoreSettings(retention_days=float(days))
+
+
 def load_settings(
     config_file: Path | None = None,
     *,
@@ -208,13 +225,14 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("configuration", [Problem(str(config_file), f"not valid TOML: {exc}")]) from exc
     problems: list[Problem] = []
-    unknown = set(raw) - {"resource", "carrier", "delivery", "subscriptions"}
+    unknown = set(raw) - {"resource", "carrier", "delivery", "store", "subscriptions"}
     problems.extend(
-        Problem(key, "unknown section; expected resource, carrier, delivery or subscriptions") for key in unknown
+        Problem(key, "unknown section; expected resource, carrier, delivery, store or subscriptions") for key in unknown
     )
     resource = _resource(_table(raw, "resource", problems), env, problems)
     carrier = _carrier(_table(raw, "carrier", problems), problems)
     delivery = _delivery(_table(raw, "delivery", problems), problems)
+    store = _store(_table(raw, "store", problems), problems)
     subscriptions = _table(raw, "subscriptions", problems)
     scale = 1.0 if time_scale is None else time_scale
     if not scale > 0:
@@ -225,6 +243,7 @@ def load_settings(
         resource=resource,
         carrier=carrier,
         delivery=delivery,
+        store=store,
         subscriptions={k: v for k, v in subscriptions.items() if isinstance(v, dict)},
         data_dir=data_dir or Path(env.get("SMSGRID_DATA_DIR", ".smsgrid")),
         db_url=db_url or env.get("SMSGRID_DB") or None,

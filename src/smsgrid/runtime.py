@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -14,11 +18,18 @@ from smsgrid.delivery.engine import DeliveryEngine
 from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.subscriptions import SubscriptionService
 from smsgrid.delivery.transport import HttpTransport
+from smsgrid.errors import StoreError
 from smsgrid.events.models import DataCasing, resource_topic
 from smsgrid.messaging.publishing import EventFactory
 from smsgrid.messaging.service import Messaging
 from smsgrid.metrics import Metrics
 from smsgrid.store.port import Store, open_store
+from smsgrid.store.retention import run_retention
+
+log = logging.getLogger("smsgrid.runtime")
+
+# Safety net beside the `subscriptions` NOTIFY: every process re-reads the subscriptions this often (PostgreSQL).
+SUBSCRIPTION_REFRESH_SECONDS = 5.0
 
 
 @dataclass
@@ -35,6 +46,8 @@ class Runtime:
     carrier: CarrierSimulator
     dispatch: bool = True
     _started: bool = field(default=False, init=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
+    _subscriptions_changed: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     @property
     def key_bytes(self) -> bytes:
@@ -99,15 +112,47 @@ class Runtime:
 
     async def start(self) -> None:
         await self.transport.start()
+        # Listen before loading, so a subscription another process commits in between is not missed.
+        await self.store.listen(self._on_store_wake)
         await self.subscriptions.load(self.settings.subscriptions)
         if self.dispatch:
             if self.store.dialect == "sqlite":
                 await self.store.release_claims(self.clock.now())
             self.carrier.start()
             self.engine.start()
+            self._background(run_retention(self.store, self.clock, self.settings.store.retention_days))
+        if self.store.dialect != "sqlite":
+            self._background(self._follow_subscriptions())
         self._started = True
 
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.create_task(work))
+
+    def _on_store_wake(self, kind: str) -> None:
+        """Another process committed work (PostgreSQL LISTEN/NOTIFY): wake whoever takes it, within milliseconds."""
+        if kind == "carrier":
+            self.carrier.wake()
+        elif kind == "deliveries":
+            self.engine.wake()
+        elif kind == "subscriptions":
+            self._subscriptions_changed.set()
+
+    async def _follow_subscriptions(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._subscriptions_changed.wait(), SUBSCRIPTION_REFRESH_SECONDS)
+            self._subscriptions_changed.clear()
+            try:
+                await self.subscriptions.refresh()
+            except StoreError as exc:
+                log.warning("cannot refresh subscriptions (%s); retrying", exc)
+            except Exception:
+                log.exception("refreshing subscriptions failed unexpectedly; retrying")
+
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.dispatch:
             await self.carrier.stop()
             await self.engine.stop()

@@ -16,12 +16,14 @@ def test_sdk_send_reaches_the_webhook_as_a_delivery_report(
     [result] = sms_client.send(
         from_="+18005550100", to="+14255550123", message="hi", enable_delivery_report=True, tag="smoke"
     )
-    assert result.successful and result.http_status_code == 202
+    assert result.successful
+    assert result.http_status_code == 202
     event = subscribed_sink.wait_for_event(
         SystemEventNames.AcsSmsDeliveryReportReceivedEventName, where=lambda e: e.id == result.message_id
     )
     assert isinstance(event.data, SmsDeliveryReportReceivedData)
-    assert event.data.delivery_status == "Delivered" and event.data.tag == "smoke"
+    assert event.data.delivery_status == "Delivered"
+    assert event.data.tag == "smoke"
     [item] = subscribed_sink.notifications()[0].json()
     parsed = EventGridEvent.from_dict(item)
     assert parsed.event_type == "Microsoft.Communication.SMSDeliveryReportReceived"

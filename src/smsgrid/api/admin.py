@@ -23,9 +23,17 @@ async def _admin(request: Request) -> tuple[Runtime, bytes]:
     return runtime, body
 
 
+def _id_number(text: str | None) -> int | None:
+    """A positive database id from a path or query string; None for anything else (e.g. "7²", 2**64)."""
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def _limit(request: Request) -> int:
     text = request.query_params.get("limit", str(DEFAULT_PAGE))
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+    value = _id_number(text)
+    if value is None or not 1 <= value <= MAX_PAGE:
         raise bad_request(f"limit must be an integer from 1 to {MAX_PAGE}.")
     return int(text)
 
@@ -95,7 +103,7 @@ async def get_message(request: Request) -> Response:
 async def list_events(request: Request) -> Response:
     runtime, _ = await _admin(request)
     before = request.query_params.get("before")
-    before_seq = int(before) if before and before.isdigit() else None
+    before_seq = _id_number(before)
     return json_response({"value": await runtime.store.list_events(limit=_limit(request), before_seq=before_seq)})
 
 
@@ -118,18 +126,17 @@ async def list_deadletters(request: Request) -> Response:
 async def redeliver(request: Request) -> Response:
     runtime, _ = await _admin(request)
     text = request.path_params["deadletter_id"]
-    if not text.isdigit():
-        raise _not_found(f"No dead letter with id '{text}'.")
-    found = await runtime.store.get_deadletter(int(text))
-    if found is None:
+    deadletter_id = _id_number(text)
+    found = None if deadletter_id is None else await runtime.store.get_deadletter(deadletter_id)
+    if deadletter_id is None or found is None:
         raise _not_found(f"No dead letter with id '{text}'.")
     if found["redeliveredAt"] is not None:
         raise RequestError(409, "Conflict", f"Dead letter {text} was already redelivered at {found['redeliveredAt']}.")
-    if not await runtime.redeliver(int(text)):
+    if not await runtime.redeliver(deadletter_id):
         raise RequestError(
             409, "Conflict", f"Subscription '{found['subscription']}' no longer exists or is not active."
         )
-    return json_response({"id": int(text), "redelivered": True}, 202)
+    return json_response({"id": deadletter_id, "redelivered": True}, 202)
 
 
 async def validate(request: Request) -> Response:

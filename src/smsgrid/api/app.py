@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smsgrid.api import admin, data_plane
+from smsgrid.api import admin, data_plane, openapi, topic_publishing
 from smsgrid.api.responses import error_response, json_response
 from smsgrid.errors import AuthenticationError, RequestError, StoreUnavailableError
 from smsgrid.runtime import Runtime
@@ -58,6 +58,8 @@ def create_app(runtime: Runtime, extra_routes: list[BaseRoute] | None = None) ->
         Route("/metrics", metrics, methods=["GET"]),
         *data_plane.routes,
         *admin.routes,
+        *openapi.routes,
+        *topic_publishing.routes,
         *(extra_routes or []),
     ]
     app = Starlette(

@@ -116,8 +116,10 @@ class CarrierSimulator:
                 next_due = None
             delay = IDLE_POLL_SECONDS if next_due is None else max(0.0, next_due - self.clock.now())
             self._wakeup.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation (clean stop).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=min(delay, IDLE_POLL_SECONDS))
+                async with asyncio.timeout(min(delay, IDLE_POLL_SECONDS)):
+                    await self._wakeup.wait()
 
 
 def _public_report(data: SmsDeliveryReportReceivedData, from_number: str) -> dict[str, object]:

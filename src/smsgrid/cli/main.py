@@ -5,16 +5,25 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from smsgrid.config import Settings, load_settings
+from smsgrid.cli.commands_config import config_app
+from smsgrid.cli.commands_events import deadletters_app, events_app
+from smsgrid.cli.commands_messaging import messages_app, receive, send
+from smsgrid.cli.commands_subscriptions import subscriptions_app
+from smsgrid.cli.worker import worker
+from smsgrid.config import WELL_KNOWN_ACCESS_KEY, Settings, load_settings
 from smsgrid.errors import ConfigError
-from smsgrid.runtime import Runtime
-from smsgrid.server import Listen, ReadyHook, connection_string, run
-from smsgrid.tls import TlsFiles
+from smsgrid.logs import LOG_FORMATS, LogFormat, configure_logging
+
+if TYPE_CHECKING:
+    # The server stack (uvicorn, TLS) loads only for `serve`: client commands start faster without it.
+    from smsgrid.runtime import Runtime
+    from smsgrid.server import Listen, ReadyHook
+    from smsgrid.tls import TlsFiles
 
 app = typer.Typer(
     name="smsgrid",
@@ -26,8 +35,14 @@ console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML configuration file.", exists=False)]
+# Default None, so load_settings falls back to SMSGRID_DATA_DIR and then ./.smsgrid (docs/configuration.md).
 DataDirOption = Annotated[
-    Path, typer.Option("--data-dir", help="Where the database, certificate and dead letters live.")
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where the database, certificate and dead letters live [default: $SMSGRID_DATA_DIR or .smsgrid].",
+        show_default=False,
+    ),
 ]
 DbOption = Annotated[
     str | None, typer.Option("--db", help="sqlite:///file.db (default in the data dir) or postgresql://…")
@@ -38,7 +53,7 @@ TimeScaleOption = Annotated[
 ]
 
 
-def _settings(config: Path | None, data_dir: Path, db: str | None, time_scale: float) -> Settings:
+def _settings(config: Path | None, data_dir: Path | None, db: str | None, time_scale: float) -> Settings:
     try:
         return load_settings(config, data_dir=data_dir, db_url=db, time_scale=time_scale)
     except ConfigError as exc:
@@ -56,6 +71,8 @@ print(client.send(from_="{sender}", to="+14255550123", message="Hello from smsgr
 
 
 def _announce(settings: Settings, listen: Listen) -> ReadyHook:
+    from smsgrid.server import connection_string
+
     def on_ready(runtime: Runtime, tls: TlsFiles | None, port: int, tls_port: int) -> None:
         key = settings.resource.access_key
         conn = connection_string(listen.host, tls_port, port, key)
@@ -78,12 +95,32 @@ def _announce(settings: Settings, listen: Listen) -> ReadyHook:
     return on_ready
 
 
+def _log_ready(settings: Settings, listen: Listen) -> ReadyHook:
+    """In JSON mode the ready banner is one log record; the access key stays out of it (docs/cli.md)."""
+
+    def on_ready(runtime: Runtime, tls: TlsFiles | None, port: int, tls_port: int) -> None:
+        logging.getLogger("smsgrid").info(
+            "smsgrid is ready",
+            extra={
+                "dialect": runtime.store.dialect,
+                "data_dir": str(settings.data_dir),
+                "http_url": f"http://{listen.host}:{port}/",
+                "https_url": f"https://{listen.host}:{tls_port}/" if tls_port else None,
+                "tls_certificate": str(tls.cert.resolve()) if tls else None,
+                "phone_numbers": list(settings.resource.phone_numbers),
+                "well_known_key": settings.resource.access_key == WELL_KNOWN_ACCESS_KEY,
+            },
+        )
+
+    return on_ready
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Plain HTTP port.")] = 8080,
     tls_port: Annotated[int, typer.Option("--tls-port", help="HTTPS port (self-signed); 0 = off.")] = 8443,
-    data_dir: DataDirOption = Path(".smsgrid"),
+    data_dir: DataDirOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
     time_scale: TimeScaleOption = 1.0,
@@ -91,13 +128,21 @@ def serve(
         bool,
         typer.Option("--no-dispatch", help="API only: no carrier, no delivery (run `smsgrid worker` beside)."),
     ] = False,
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", help="text, or json: one JSON object per line on stderr (secrets redacted)."),
+    ] = "text",
 ) -> None:
     """Run the data plane, admin API, web UI, carrier simulator and delivery engine in one process."""
-    _logging()
+    from smsgrid.server import Listen, run
+
+    chosen = _log_format(log_format)
     settings = _settings(config, data_dir, db, time_scale)
+    configure_logging(chosen, secrets=[settings.resource.access_key])
     listen = Listen(host, port, tls_port)
+    announce = _log_ready(settings, listen) if chosen == "json" else _announce(settings, listen)
     try:
-        run(settings, listen, dispatch=not no_dispatch, on_ready=_announce(settings, listen))
+        run(settings, listen, dispatch=not no_dispatch, on_ready=announce)
     except OSError as exc:
         err.print(f"[red]error:[/red] cannot listen on {host}: {exc}. Choose other ports with --port/--tls-port.")
         raise typer.Exit(1) from None
@@ -109,15 +154,31 @@ def connection_string_command(
     tls_port: Annotated[int, typer.Option("--tls-port")] = 8443,
     port: Annotated[int, typer.Option()] = 8080,
     config: ConfigOption = None,
-    data_dir: DataDirOption = Path(".smsgrid"),
+    data_dir: DataDirOption = None,
 ) -> None:
     """Print the connection string for the official SDK."""
+    from smsgrid.server import connection_string
+
     settings = _settings(config, data_dir, None, 1.0)
     typer.echo(connection_string(host, tls_port, port, settings.resource.access_key))
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _log_format(value: str) -> LogFormat:
+    for choice in LOG_FORMATS:
+        if value.lower() == choice:
+            return choice
+    err.print(f"[red]error:[/red] --log-format must be one of {', '.join(LOG_FORMATS)}, not {value!r}.")
+    raise typer.Exit(2)
+
+
+app.command()(send)
+app.command()(receive)
+app.add_typer(subscriptions_app, name="subscriptions")
+app.add_typer(events_app, name="events")
+app.add_typer(messages_app, name="messages")
+app.add_typer(deadletters_app, name="deadletters")
+app.add_typer(config_app, name="config")
+app.command("worker")(worker)
 
 
 def main() -> None:

@@ -35,7 +35,12 @@ from smsgrid.delivery.retry import (
 )
 from smsgrid.delivery.subscription_spec import SubscriptionSpec
 from smsgrid.delivery.transport import HttpTransport
-from smsgrid.delivery.wire import build_body, build_headers, standard_webhooks_headers
+from smsgrid.delivery.wire import (
+    build_body,
+    build_headers,
+    standard_webhooks_headers,
+    standard_webhooks_message_id,
+)
 from smsgrid.metrics import Metrics
 from smsgrid.store.port import Store
 from smsgrid.store.records import AttemptRecord, ClaimedDelivery, DeliveryResult
@@ -65,6 +70,7 @@ class DeliveryEngine:
         self.settings = settings
         self.deadletter_root = settings.data_dir / "deadletters"
         self._pumps: dict[str, _Pump] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
         self._running = False
 
     def start(self) -> None:
@@ -75,7 +81,7 @@ class DeliveryEngine:
         self._running = False
         pumps = list(self._pumps.values())
         self._pumps.clear()
-        await asyncio.gather(*(p.stop() for p in pumps))
+        await asyncio.gather(*(p.stop() for p in pumps), *self._stopping)
 
     def wake(self) -> None:
         for pump in self._pumps.values():
@@ -89,8 +95,10 @@ class DeliveryEngine:
         for name in list(self._pumps):
             if name not in active:
                 pump = self._pumps.pop(name)
+                # Keep a reference: the event loop holds tasks only weakly.
                 task = asyncio.create_task(pump.stop())
-                task.add_done_callback(lambda _: None)
+                self._stopping.add(task)
+                task.add_done_callback(self._stopping.discard)
         for name, spec in active.items():
             existing = self._pumps.get(name)
             if existing is None:
@@ -131,7 +139,9 @@ class _Pump:
             try:
                 now = engine.clock.now()
                 if not can_attempt(self.health, now):
-                    await self._sleep(self.health.probation_until - now)
+                    # A plain sleep: new events cannot be sent before probation ends, so a wake-up must not
+                    # end it early (with the wake-up event set, this loop would spin and starve the server).
+                    await asyncio.sleep(max(0.0, min(self.health.probation_until - now, IDLE_POLL_SECONDS)))
                     continue
                 self.wakeup.clear()
                 claimed = await engine.store.claim_deliveries(
@@ -149,8 +159,11 @@ class _Pump:
                 await asyncio.sleep(1.0)
 
     async def _sleep(self, seconds: float) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that arrives as the
+        # wake-up fires, and the pump then never stops.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wakeup.wait(), timeout=max(0.0, min(seconds, IDLE_POLL_SECONDS)))
+            async with asyncio.timeout(max(0.0, min(seconds, IDLE_POLL_SECONDS))):
+                await self.wakeup.wait()
 
     def _claim_size(self) -> int:
         concurrency = self.engine.settings.delivery.max_concurrency_per_endpoint
@@ -206,7 +219,7 @@ class _Pump:
             origin=CLOUD_EVENTS_ORIGIN,
         )
         if spec.standard_webhooks is not None:
-            message_id = f"msg_{batch[0].event_seq}_{len(batch)}"
+            message_id = standard_webhooks_message_id(spec.name, [d.event_seq for d in batch])
             headers.update(
                 standard_webhooks_headers(spec.standard_webhooks, message_id=message_id, timestamp=int(now), body=body)
             )

@@ -185,6 +185,28 @@ class SubscriptionService:
             task.add_done_callback(self._background.discard)
         self.engine.sync()
 
+    async def refresh(self) -> None:
+        """Bring the registry in line with the store: another process (PostgreSQL scale-out) created, changed or
+        deleted subscriptions. Called on the `subscriptions` NOTIFY and every few seconds as a safety net."""
+        stored = {r.name: r for r in await self.store.list_subscriptions()}
+        changed = False
+        for record in stored.values():
+            try:
+                spec = spec_from_storage_dict(record.spec)
+            except SubscriptionSpecError as exc:
+                log.error("stored subscription %s cannot be used: %s", record.name, exc)
+                continue
+            known = self.registry.get(record.name)
+            if known is None or known.provisioning_state != record.provisioning_state or known.spec != spec:
+                self.registry.set(spec, record.provisioning_state)
+                changed = True
+        for name in self.registry.active_names():
+            if name not in stored:
+                self.registry.remove(name)
+                changed = True
+        if changed:
+            self.engine.sync()
+
     async def stop(self) -> None:
         for task in list(self._background):
             task.cancel()

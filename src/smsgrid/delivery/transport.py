@@ -65,7 +65,9 @@ class HttpTransport:
         keep_body: int = RESPONSE_EXCERPT_BYTES,
     ) -> HttpResult:
         started = time.perf_counter()
-        client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
+        # Always an explicit ClientTimeout: aiohttp reads `timeout=None` as "no timeout at all", not as "the
+        # session's default", which let a silent endpoint hold a delivery forever (Event Grid waits 30 s).
+        client_timeout = aiohttp.ClientTimeout(total=self.timeout_seconds if timeout is None else timeout)
         try:
             async with self.session.request(
                 method, url, data=body, headers=headers, timeout=client_timeout, allow_redirects=False

@@ -77,6 +77,14 @@ def build_headers(
     return headers
 
 
+def standard_webhooks_message_id(subscription: str, event_seqs: Sequence[int]) -> str:
+    """The `webhook-id` of one delivery request: the same when the same events are sent again to the same
+    subscription (a retry), different for any other request, since receivers de-duplicate on it (Standard
+    Webhooks, "webhook-id"). Neither the first event alone nor the count tells two batches apart."""
+    digest = hashlib.sha256(f"{subscription}\n{','.join(map(str, sorted(event_seqs)))}".encode()).hexdigest()
+    return f"msg_{digest[:32]}"
+
+
 def standard_webhooks_headers(
     signing: StandardWebhooksSigning, *, message_id: str, timestamp: int, body: bytes
 ) -> dict[str, str]:

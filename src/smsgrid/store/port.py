@@ -5,7 +5,7 @@ Writes resolve only after their transaction committed, so a caller may answer 20
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from smsgrid.store.records import (
@@ -59,6 +59,12 @@ class Store(Protocol):
     async def get_deadletter(self, deadletter_id: int) -> dict[str, Any] | None: ...
     async def counts(self) -> dict[str, int]: ...
 
+    # Scale-out (PostgreSQL). `listen` calls on_wake("carrier" | "deliveries" | "subscriptions") when another
+    # process committed such work (SQLite: nothing to do, one process). `purge_finished` deletes at most `limit`
+    # finished events and messages older than `before` (the retention task calls it in small batches).
+    async def listen(self, on_wake: Callable[[str], None]) -> None: ...
+    async def purge_finished(self, before: float, limit: int) -> int: ...
+
 
 def open_store(url: str) -> Store:
     """`sqlite:///path/to/file.db` or `postgresql://…`."""
@@ -70,4 +76,11 @@ def open_store(url: str) -> Store:
         from smsgrid.store.sqlite.adapter import SqliteStore
 
         return SqliteStore(Path(url.removeprefix("sqlite:///")))
-    raise ConfigError("--db", [Problem("--db", f"unsupported database URL {url!r}; use sqlite:///path")])
+    if url.startswith(("postgresql://", "postgres://")):
+        from smsgrid.store.postgres.adapter import PostgresStore
+
+        return PostgresStore(url)
+    raise ConfigError(
+        "--db",
+        [Problem("--db", f"unsupported database URL {url!r}; use sqlite:///path or postgresql://user@host/db")],
+    )

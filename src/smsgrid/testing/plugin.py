@@ -1,7 +1,11 @@
 """pytest plugin (entry point `smsgrid`): fixtures that run a real smsgrid and a subscribed webhook sink.
 
-    def test_auto_reply(smsgrid_server, subscribed_sink, sms_client):
-        smsgrid_server.inbound("+14255550123", "+18005550100", "hello")
+Example (see docs/testing.md)::
+
+    from smsgrid.testing.plugin import inbound
+
+    def test_inbound_reaches_the_app(smsgrid_server, subscribed_sink):
+        inbound(smsgrid_server, "+14255550123", "+18005550100", "hello")
         event = subscribed_sink.wait_for_event("Microsoft.Communication.SMSReceived")
 """
 

@@ -139,5 +139,7 @@ def start_smsgrid(
         extra += ["--config", str(path)]
     if time_scale is not None:
         extra += ["--time-scale", str(time_scale)]
-    process = SmsgridProcess(data_dir=data_dir, port=free_port(), tls_port=free_port(), args=tuple(extra), env=env or {})
+    process = SmsgridProcess(
+        data_dir=data_dir, port=free_port(), tls_port=free_port(), args=tuple(extra), env=env or {}
+    )
     return process.start()

@@ -116,7 +116,10 @@ class WebhookSink:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="webhook-sink", daemon=True).start()
+        # A short poll interval so stop() returns quickly (serve_forever checks for shutdown between polls).
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="webhook-sink", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -301,6 +301,28 @@ class SqliteStore:
             }
 
         return await self._reader.submit(work)
+
+    # -- scale-out and retention -----------------------------------------------------------------------------
+
+    async def listen(self, on_wake: Callable[[str], None]) -> None:
+        """Nothing to listen for: one process owns the file and wakes its carrier and engine directly."""
+
+    async def purge_finished(self, before: float, limit: int) -> int:
+        """Delete at most `limit` finished events (with deliveries, attempts, dead letters) and `limit` messages
+        older than `before`, in one short transaction; returns how many rows went."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            seqs = [row[0] for row in conn.execute(q.PURGEABLE_EVENTS, (before, before, before, limit))]
+            if seqs:
+                marks = ",".join("?" * len(seqs))
+                for statement in q.PURGE_EVENTS:
+                    conn.execute(statement.format(marks=marks), seqs)
+            ids = [row[0] for row in conn.execute(q.PURGEABLE_MESSAGES, (before, before, limit))]
+            if ids:
+                conn.execute(q.PURGE_MESSAGES.format(marks=",".join("?" * len(ids))), ids)
+            return len(seqs) + len(ids)
+
+        return await self._writer.submit(work)
 
 
 def _accept_one(conn: sqlite3.Connection, m: OutgoingMessage) -> AcceptResult:

@@ -101,3 +101,28 @@ SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM events),
        (SELECT count(*) FROM deliveries WHERE state = 'pending'),
        (SELECT count(*) FROM deadletters WHERE redelivered_at IS NULL)
 """
+
+# Retention (store/retention.py): small batches of finished rows older than the cutoff.
+PURGEABLE_EVENTS = """
+SELECT e.seq FROM events e
+WHERE e.published_at < ?
+  -- seq follows publish time: stop at the first recent event instead of scanning the whole table every sweep
+  AND e.seq < coalesce((SELECT seq FROM events WHERE published_at >= ? ORDER BY seq LIMIT 1), 9223372036854775807)
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND (d.state = 'pending' OR d.finished_at >= ?))
+ORDER BY e.seq LIMIT ?
+"""
+PURGE_EVENTS = (
+    "DELETE FROM attempts WHERE delivery_id IN (SELECT delivery_id FROM deliveries WHERE event_seq IN ({marks}))",
+    "DELETE FROM deadletters WHERE event_seq IN ({marks})",
+    "DELETE FROM deliveries WHERE event_seq IN ({marks})",
+    "DELETE FROM events WHERE seq IN ({marks})",
+)
+PURGEABLE_MESSAGES = """
+SELECT m.message_id FROM messages m
+WHERE m.created_at < ? AND m.updated_at < ?
+  AND NOT EXISTS (SELECT 1 FROM carrier_jobs c WHERE c.message_id = m.message_id)
+  AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = m.message_id)
+ORDER BY m.created_at LIMIT ?
+"""
+PURGE_MESSAGES = "DELETE FROM messages WHERE message_id IN ({marks})"

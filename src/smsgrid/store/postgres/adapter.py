@@ -1,0 +1,636 @@
+"""The PostgreSQL adapter of the store port: many processes (API and workers) share one database.
+
+- Writes go through one group-commit writer per process (writer.py): resolved only after COMMIT.
+- Claims are single statements (`FOR UPDATE SKIP LOCKED`, due_at pushed forward as the lease) on a small pool, so
+  a claim's transaction lasts one round trip; a dead worker's claims become due again when the lease runs out.
+- Committed carrier work, deliveries and subscription changes NOTIFY a channel; `listen` wakes this process on them.
+- Reads run on the pool. A database that cannot be reached raises StoreUnavailableError (the API answers 503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+import orjson
+
+from smsgrid.errors import StoreError, StoreUnavailableError
+from smsgrid.store import rows as common
+from smsgrid.store.postgres import queries as q
+from smsgrid.store.postgres.migrate import migrate
+from smsgrid.store.postgres.writer import GroupWriter, Transaction, wrap
+from smsgrid.store.records import (
+    AcceptResult,
+    CarrierJob,
+    CarrierResult,
+    ClaimedDelivery,
+    DeliveryResult,
+    InboundMessage,
+    NewEvent,
+    OutgoingMessage,
+    SubscriptionRecord,
+)
+
+log = logging.getLogger("smsgrid.store.postgres")
+
+T = TypeVar("T")
+
+CONNECT_TIMEOUT_SECONDS = 5.0
+# A statement that has not answered in this long means the database is in trouble: fail (503) rather than hang.
+COMMAND_TIMEOUT_SECONDS = 30.0
+POOL_SIZE = 6
+# A worker that finished work keeps trying to record that for this long while the database is away (a restart or
+# failover), instead of leaving the work to be redone when its lease runs out. Finishing twice is harmless: the
+# statements only touch work still pending (queries.DELIVERED, DELETE_CARRIER_JOBS).
+FINISH_RETRY_SECONDS = 120.0
+LISTEN_PING_SECONDS = 5.0
+
+WAKE_KINDS = {
+    q.CHANNEL_CARRIER: "carrier",
+    q.CHANNEL_DELIVERIES: "deliveries",
+    q.CHANNEL_SUBSCRIPTIONS: "subscriptions",
+}
+
+
+class PostgresStore:
+    """Durable state in PostgreSQL. Every write resolves only after its transaction committed."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        # Written into claimed rows (claimed_by = "host:pid#claim"): which process holds a lease, and which claim.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._claim_numbers = itertools.count(1)
+        self._lost_claims: list[tuple[str, str]] = []  # (release statement, claim token)
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+        self._writer = GroupWriter(self._writer_connection)
+        self._listener: _Listener | None = None
+
+    # -- connections -----------------------------------------------------------------------------------------
+
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(
+            self.url,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            command_timeout=COMMAND_TIMEOUT_SECONDS,
+            server_settings={"application_name": "smsgrid"},
+        )
+
+    async def _ready(self) -> asyncpg.Pool:
+        """The pool, made (and the schema migrated) on first use: the port's constructor cannot await."""
+        if self._pool is not None:
+            return self._pool
+        async with self._pool_lock:
+            if self._pool is None:
+                conn = await self._connect()
+                try:
+                    await migrate(conn)
+                finally:
+                    await conn.close()
+                self._pool = await asyncpg.create_pool(
+                    self.url,
+                    min_size=0,  # connect on demand: no background reconnect attempts while the database is away
+                    max_size=POOL_SIZE,
+                    timeout=CONNECT_TIMEOUT_SECONDS,
+                    command_timeout=COMMAND_TIMEOUT_SECONDS,
+                    server_settings={"application_name": "smsgrid"},
+                )
+        return self._pool
+
+    async def _writer_connection(self) -> asyncpg.Connection:
+        await self._ready()
+        return await self._connect()
+
+    async def _read(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run on a pooled connection, each statement its own (short) transaction."""
+        try:
+            pool = await self._ready()
+            async with pool.acquire() as conn:
+                return await work(conn)
+        except Exception as exc:
+            failure = wrap(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
+
+    async def _write(self, work: Callable[[Transaction], Awaitable[T]]) -> T:
+        return await self._writer.submit(work)
+
+    async def _write_retrying(self, work: Callable[[Transaction], Awaitable[T]]) -> T:
+        deadline = time.monotonic() + FINISH_RETRY_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                return await self._writer.submit(work)
+            except StoreUnavailableError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("the database is unavailable; keeping finished work, retrying in %.2f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.stop()
+        await self._writer.close()
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), 5.0)
+            except (TimeoutError, asyncpg.PostgresError, OSError):
+                self._pool.terminate()
+
+    async def listen(self, on_wake: Callable[[str], None]) -> None:
+        """Call `on_wake(kind)` ("carrier", "deliveries", "subscriptions") when another process commits such work.
+
+        Also called for every kind after the listening connection came back from a database restart (notifications
+        sent meanwhile are lost, so assume everything changed)."""
+        if self._listener is not None:
+            return
+        listener = _Listener(self._connect, on_wake)
+        try:
+            await self._ready()
+            await listener.start()
+        except Exception as exc:
+            failure = wrap(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
+        self._listener = listener
+
+    # -- sending ---------------------------------------------------------------------------------------------
+
+    async def accept_messages(self, messages: Sequence[OutgoingMessage]) -> list[AcceptResult]:
+        async def work(tx: Transaction) -> list[AcceptResult]:
+            if not messages:
+                return []
+            rows = await tx.conn.fetchmany(q.ACCEPT_MESSAGE, [_accept_args(m) for m in messages])
+            found = {row[0]: AcceptResult(row[1], repeated=row[2]) for row in rows}
+            results = []
+            for m in messages:
+                result = found.get(m.message_id)
+                if result is None and m.repeatability_request_id is not None:
+                    # Another process committed the same repeatability id after this statement's snapshot.
+                    existing = await tx.conn.fetchval(q.MESSAGE_BY_REPEATABILITY, m.repeatability_request_id)
+                    result = AcceptResult(existing, repeated=True) if existing else None
+                if result is None:
+                    raise StoreError(f"message {m.message_id} was neither stored nor found; retry the request")
+                results.append(result)
+            if any(not r.repeated for r in results):
+                tx.notify(q.CHANNEL_CARRIER)
+            return results
+
+        return await self._write(work)
+
+    async def record_inbound(self, message: InboundMessage) -> None:
+        await self._write(lambda tx: _insert_inbound(tx, [message]))
+
+    # -- the carrier -----------------------------------------------------------------------------------------
+
+    async def claim_carrier_jobs(self, now: float, limit: int, lease_until: float) -> list[CarrierJob]:
+        async def work(conn: asyncpg.Connection, token: str) -> list[CarrierJob]:
+            rows = await conn.fetch(q.CLAIM_CARRIER_JOBS, lease_until, now, limit, token)
+            orphans = [row[0] for row in rows if not row[2]]
+            if orphans:
+                await conn.execute(q.DELETE_CARRIER_JOBS, orphans)
+            return [common.carrier_job(row[0], row[1], tuple(row)[3:]) for row in rows if row[2]]
+
+        return await self._claim(q.RELEASE_LOST_CARRIER_CLAIM, now, work)
+
+    async def _claim(
+        self, release: str, now: float, work: Callable[[asyncpg.Connection, str], Awaitable[list[T]]]
+    ) -> list[T]:
+        """Claim under a fresh token (claimed_by = "host:pid#n"). If the database went away before the answer came,
+        the claim may still have committed: its token is remembered and its rows handed back on the next claim."""
+        if self._lost_claims:
+            await self._read(lambda conn: self._release_lost_claims(conn, now))
+        token = f"{self.worker_id}#{next(self._claim_numbers)}"
+        try:
+            return await self._read(lambda conn: work(conn, token))
+        except StoreUnavailableError:
+            self._lost_claims.append((release, token))
+            raise
+
+    async def _release_lost_claims(self, conn: asyncpg.Connection, now: float) -> None:
+        while self._lost_claims:
+            release, token = self._lost_claims.pop(0)  # taken first: another pump may be releasing beside us
+            try:
+                await conn.execute(release, token, now)
+            except BaseException:
+                self._lost_claims.append((release, token))
+                raise
+
+    async def finish_carrier_jobs(self, results: Sequence[CarrierResult], now: float) -> None:
+        async def work(tx: Transaction) -> None:
+            conn = tx.conn
+            # Only jobs still waiting are finished: whoever deletes the job first reports it, exactly once, even
+            # when a slow worker's lease ran out and another worker took the job over.
+            live = {row[0] for row in await conn.fetch(q.DELETE_CARRIER_JOBS, [r.message_id for r in results])}
+            done = [r for r in results if r.message_id in live]
+            if not done:
+                return
+            await conn.executemany(
+                q.FINISH_MESSAGE, [(r.status, r.status_code, _report_json(r), now, r.message_id) for r in done]
+            )
+            events: list[NewEvent] = []
+            for r in done:
+                if r.event is not None:
+                    events.append(r.event)
+                if r.reply is not None:
+                    events.append(r.reply.event)
+            await _insert_inbound(tx, [r.reply for r in done if r.reply is not None], events=events)
+
+        await self._write_retrying(work)
+
+    async def next_carrier_due(self) -> float | None:
+        return await self._read(lambda conn: conn.fetchval(q.NEXT_CARRIER_DUE))
+
+    # -- events and deliveries -------------------------------------------------------------------------------
+
+    async def publish(self, events: Sequence[NewEvent]) -> None:
+        await self._write(lambda tx: _insert_events(tx, events))
+
+    async def claim_deliveries(
+        self, subscription: str, now: float, limit: int, lease_until: float
+    ) -> list[ClaimedDelivery]:
+        async def work(conn: asyncpg.Connection, token: str) -> list[ClaimedDelivery]:
+            rows = await conn.fetch(q.CLAIM_DELIVERIES, lease_until, subscription, now, limit, token)
+            return [ClaimedDelivery(row[0], row[1], subscription, row[2], row[3], bytes(row[4])) for row in rows]
+
+        return await self._claim(q.RELEASE_LOST_DELIVERY_CLAIM, now, work)
+
+    async def finish_deliveries(self, results: Sequence[DeliveryResult], now: float) -> None:
+        attempts = [
+            (r.delivery_id, a.attempt, a.at, a.status, a.outcome, a.duration_ms, a.error)
+            for r in results
+            if (a := r.attempt) is not None
+        ]
+        delivered, retried, dead = [], [], []
+        for r in results:
+            count = r.attempt.attempt if r.attempt else None
+            if r.state == "delivered":
+                delivered.append((count, now, r.delivery_id))
+            elif r.state == "pending":
+                retried.append((count, r.retry_at, r.delivery_id))
+            else:
+                last = r.attempt
+                dead.append(
+                    (
+                        count,
+                        now,
+                        r.delivery_id,
+                        r.dead_letter_reason,
+                        last.outcome if last else None,
+                        last.status if last else None,
+                        last.at if last else None,
+                    )
+                )
+
+        async def work(tx: Transaction) -> None:
+            for statement, args in (
+                (q.INSERT_ATTEMPT, attempts),
+                (q.DELIVERED, delivered),
+                (q.RETRY, retried),
+                (q.DEADLETTER, dead),
+            ):
+                if args:
+                    await tx.conn.executemany(statement, args)
+
+        await self._write_retrying(work)
+
+    async def next_delivery_due(self, subscription: str) -> float | None:
+        return await self._read(lambda conn: conn.fetchval(q.NEXT_DELIVERY_DUE, subscription))
+
+    async def release_claims(self, now: float) -> None:
+        """Nothing to do: other live processes hold claims here. A dead process's leases simply run out."""
+
+    async def redeliver(self, deadletter_id: int, now: float, subscriptions: Sequence[str]) -> bool:
+        async def work(tx: Transaction) -> bool:
+            row = await tx.conn.fetchrow(q.DEADLETTER_FOR_REDELIVERY, deadletter_id)
+            if row is None or row[1] not in subscriptions:
+                return False
+            await tx.conn.execute(q.REDELIVER, now, deadletter_id)
+            # A redelivery is a fresh delivery: new attempt count and a new TTL window from now.
+            await tx.conn.execute(q.INSERT_DELIVERY, row[0], row[1], now, now)
+            tx.notify(q.CHANNEL_DELIVERIES)
+            return True
+
+        return await self._write(work)
+
+    # -- opt-outs --------------------------------------------------------------------------------------------
+
+    async def set_optouts(self, sender: str, recipients: Sequence[str], opted_out: bool, now: float) -> None:
+        async def work(tx: Transaction) -> None:
+            if not recipients:
+                return
+            if opted_out:
+                await tx.conn.executemany(q.OPTOUT_ADD, [(sender, r, now) for r in recipients])
+            else:
+                await tx.conn.executemany(q.OPTOUT_REMOVE, [(sender, r) for r in recipients])
+
+        await self._write(work)
+
+    async def check_optouts(self, sender: str, recipients: Sequence[str]) -> list[bool]:
+        async def work(conn: asyncpg.Connection) -> list[bool]:
+            opted = {row[0] for row in await conn.fetch(q.OPTED_OUT_AMONG, sender, list(recipients))}
+            return [r in opted for r in recipients]
+
+        return await self._read(work)
+
+    # -- subscriptions ---------------------------------------------------------------------------------------
+
+    async def put_subscription(self, record: SubscriptionRecord) -> None:
+        async def work(tx: Transaction) -> None:
+            await tx.conn.execute(
+                q.UPSERT_SUBSCRIPTION,
+                record.name,
+                orjson.dumps(record.spec).decode(),
+                record.provisioning_state,
+                record.validation_code,
+                record.validation_deadline,
+                record.created_at,
+                record.updated_at,
+            )
+            tx.notify(q.CHANNEL_SUBSCRIPTIONS)
+
+        await self._write(work)
+
+    async def delete_subscription(self, name: str) -> bool:
+        async def work(tx: Transaction) -> bool:
+            status = await tx.conn.execute(q.DELETE_SUBSCRIPTION, name)
+            await tx.conn.execute(q.DROP_PENDING_OF, name)
+            tx.notify(q.CHANNEL_SUBSCRIPTIONS)
+            return bool(_row_count(status))
+
+        return await self._write(work)
+
+    async def list_subscriptions(self) -> list[SubscriptionRecord]:
+        async def work(conn: asyncpg.Connection) -> list[SubscriptionRecord]:
+            return [common.subscription_record(tuple(row)) for row in await conn.fetch(q.SUBSCRIPTIONS_BY_NAME)]
+
+        return await self._read(work)
+
+    # -- reads for the admin API and UI ----------------------------------------------------------------------
+
+    async def get_message(self, message_id: str) -> dict[str, Any] | None:
+        async def work(conn: asyncpg.Connection) -> dict[str, Any] | None:
+            row = await conn.fetchrow(q.MESSAGE_COLUMNS + " WHERE message_id = $1", message_id)
+            if row is None:
+                return None
+            message = common.message_dict(tuple(row))
+            events = await conn.fetch(q.EVENT_COLUMNS + " WHERE message_id = $1 ORDER BY seq", message_id)
+            message["events"] = await _events_with_deliveries(conn, events)
+            return message
+
+        return await self._read(work)
+
+    async def list_messages(
+        self, *, limit: int, before: float | None = None, number: str | None = None
+    ) -> list[dict[str, Any]]:
+        async def work(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+            where: list[str] = ["TRUE"]
+            args: list[Any] = []
+            if before is not None:
+                args.append(before)
+                where.append(f"created_at < ${len(args)}")
+            if number is not None:
+                args.append(number)
+                where.append(f"(from_number = ${len(args)} OR to_number = ${len(args)})")
+            args.append(limit)
+            sql = q.MESSAGE_COLUMNS + f" WHERE {' AND '.join(where)} ORDER BY created_at DESC LIMIT ${len(args)}"
+            return [common.message_dict(tuple(row)) for row in await conn.fetch(sql, *args)]
+
+        return await self._read(work)
+
+    async def get_event(self, event_id: str) -> dict[str, Any] | None:
+        async def work(conn: asyncpg.Connection) -> dict[str, Any] | None:
+            row = await conn.fetchrow(q.EVENT_COLUMNS + " WHERE event_id = $1 ORDER BY seq DESC LIMIT 1", event_id)
+            if row is None:
+                return None
+            [event] = await _events_with_deliveries(conn, [row])
+            return event
+
+        return await self._read(work)
+
+    async def list_events(self, *, limit: int, before_seq: int | None = None) -> list[dict[str, Any]]:
+        async def work(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+            if before_seq is None:
+                rows = await conn.fetch(q.EVENT_COLUMNS + " ORDER BY seq DESC LIMIT $1", limit)
+            else:
+                rows = await conn.fetch(
+                    q.EVENT_COLUMNS + " WHERE seq < $1 ORDER BY seq DESC LIMIT $2", before_seq, limit
+                )
+            return [common.event_dict(tuple(row)) for row in rows]
+
+        return await self._read(work)
+
+    async def list_deadletters(self, *, limit: int, include_redelivered: bool = False) -> list[dict[str, Any]]:
+        async def work(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+            where = "" if include_redelivered else " WHERE x.redelivered_at IS NULL"
+            sql = q.DEADLETTER_ROW + where + " ORDER BY x.deadletter_id DESC LIMIT $1"
+            return [common.deadletter_dict(tuple(row)) for row in await conn.fetch(sql, limit)]
+
+        return await self._read(work)
+
+    async def get_deadletter(self, deadletter_id: int) -> dict[str, Any] | None:
+        async def work(conn: asyncpg.Connection) -> dict[str, Any] | None:
+            row = await conn.fetchrow(q.DEADLETTER_ROW + " WHERE x.deadletter_id = $1", deadletter_id)
+            return None if row is None else common.deadletter_dict(tuple(row))
+
+        return await self._read(work)
+
+    async def counts(self) -> dict[str, int]:
+        async def work(conn: asyncpg.Connection) -> dict[str, int]:
+            messages, events, pending, dead = await conn.fetchrow(q.COUNTS)
+            return {"messages": messages, "events": events, "pending_deliveries": pending, "deadletters": dead}
+
+        return await self._read(work)
+
+    # -- retention -------------------------------------------------------------------------------------------
+
+    async def purge_finished(self, before: float, limit: int) -> int:
+        """Delete at most `limit` finished events (with deliveries, attempts, dead letters) and `limit` messages
+        older than `before`; each statement is its own short transaction. Returns how many rows went."""
+
+        async def work(conn: asyncpg.Connection) -> int:
+            events = _row_count(await conn.execute(q.PURGE_EVENTS, before, limit))
+            messages = _row_count(await conn.execute(q.PURGE_MESSAGES, before, limit))
+            return events + messages
+
+        return await self._read(work)
+
+
+def _report_json(result: CarrierResult) -> str | None:
+    return orjson.dumps(result.report).decode() if result.report is not None else None
+
+
+def _accept_args(m: OutgoingMessage) -> tuple[Any, ...]:
+    return (
+        m.message_id,
+        m.from_number,
+        m.to_number,
+        m.body,
+        m.encoding,
+        m.segments,
+        m.tag,
+        m.delivery_report,
+        m.repeatability_request_id,
+        m.created_at,
+        m.plan.due_at,
+        common.plan_json(m.plan),
+    )
+
+
+def _message_args(
+    m: OutgoingMessage | InboundMessage, *, direction: str, status: str, tag: str | None, report: bool
+) -> tuple[Any, ...]:
+    repeatability = m.repeatability_request_id if isinstance(m, OutgoingMessage) else None
+    return (m.message_id, direction, m.from_number, m.to_number, m.body, m.encoding, m.segments, tag, report,
+            repeatability, status, None, m.created_at, m.created_at)  # fmt: skip
+
+
+async def _insert_inbound(
+    tx: Transaction, messages: Sequence[InboundMessage], *, events: Sequence[NewEvent] | None = None
+) -> None:
+    """Inbound SMS: the message, its opt-out change, its event, the HELP auto-reply (already delivered).
+
+    `events`, when given, are committed in place of the messages' own events (the carrier passes its reports and
+    the replies' events interleaved, in the order the SQLite adapter writes them)."""
+    conn = tx.conn
+    if messages:
+        await conn.executemany(
+            q.INSERT_MESSAGE,
+            [_message_args(m, direction="incoming", status="received", tag=None, report=False) for m in messages],
+        )
+    for m in messages:
+        # The handset texts our number: the opt-out is "this sender (our number) may not text that handset".
+        if m.opt_change == "out":
+            await conn.execute(q.OPTOUT_ADD, m.to_number, m.from_number, m.created_at)
+        elif m.opt_change == "in":
+            await conn.execute(q.OPTOUT_REMOVE, m.to_number, m.from_number)
+    await _insert_events(tx, [m.event for m in messages] if events is None else events)
+    replies = [m.auto_reply for m in messages if m.auto_reply is not None]
+    if replies:
+        await conn.executemany(
+            q.INSERT_MESSAGE,
+            [
+                _message_args(r, direction="outgoing", status="delivered", tag=r.tag, report=r.delivery_report)
+                for r in replies
+            ],
+        )
+
+
+async def _insert_events(tx: Transaction, events: Sequence[NewEvent]) -> None:
+    if not events:
+        return
+    await tx.conn.executemany(
+        q.INSERT_EVENT,
+        [
+            (e.event_id, e.event_type, e.subject, e.message_id, e.published_at, e.item, list(e.subscriptions))
+            for e in events
+        ],
+    )
+    if any(e.subscriptions for e in events):
+        tx.notify(q.CHANNEL_DELIVERIES)
+
+
+async def _events_with_deliveries(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
+    seqs = [row[0] for row in rows]
+    deliveries = await conn.fetch(q.DELIVERIES_OF_EVENTS, seqs) if seqs else []
+    attempts = await conn.fetch(q.ATTEMPTS_OF_DELIVERIES, [d[0] for d in deliveries]) if deliveries else []
+    attempts_of: dict[int, list[dict[str, Any]]] = {}
+    for a in attempts:
+        attempts_of.setdefault(a[6], []).append(common.attempt_dict(tuple(a)[:6]))
+    deliveries_of: dict[int, list[dict[str, Any]]] = {}
+    for d in deliveries:
+        delivery = common.delivery_dict(tuple(d)[:7])
+        delivery["attempts"] = attempts_of.get(d[0], [])
+        deliveries_of.setdefault(d[7], []).append(delivery)
+    events = []
+    for row in rows:
+        event = common.event_dict(tuple(row))
+        event["deliveries"] = deliveries_of.get(row[0], [])
+        events.append(event)
+    return events
+
+
+def _row_count(status: str) -> int:
+    """asyncpg answers a command with its tag, e.g. "DELETE 3"."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+class _Listener:
+    """One connection LISTENing on every channel; it reconnects (and wakes everything) after losing the database."""
+
+    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], on_wake: Callable[[str], None]) -> None:
+        self._connect = connect
+        self._on_wake = on_wake
+        self._conn: asyncpg.Connection | None = None
+        self._lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._subscribe()
+        self._task = asyncio.create_task(self._keep_listening(), name="smsgrid-postgres-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._drop()
+
+    def _heard(self, conn: Any, pid: int, channel: str, payload: object) -> None:
+        kind = WAKE_KINDS.get(channel)
+        if kind is not None:
+            self._on_wake(kind)
+
+    async def _subscribe(self) -> None:
+        conn = await self._connect()
+        self._lost = lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        for channel in WAKE_KINDS:
+            await conn.add_listener(channel, self._heard)
+        self._conn = conn
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            conn.terminate()
+
+    async def _keep_listening(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._lost.wait(), LISTEN_PING_SECONDS)
+            except TimeoutError:
+                # A connection can die without a word (a firewall, a failover): ask it something now and then.
+                try:
+                    assert self._conn is not None
+                    await self._conn.execute("SELECT 1", timeout=LISTEN_PING_SECONDS)
+                    continue
+                except Exception:
+                    log.warning("the LISTEN connection stopped answering; reconnecting")
+            await self._drop()
+            delay = 0.05
+            while True:
+                try:
+                    await self._subscribe()
+                    break
+                except Exception as exc:
+                    log.warning("cannot LISTEN yet (%s); retrying in %.2f s", wrap(exc), delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+            log.info("listening for committed work again")
+            # Notifications sent while we were away are gone: look at everything once.
+            for kind in sorted(set(WAKE_KINDS.values())):
+                self._on_wake(kind)
