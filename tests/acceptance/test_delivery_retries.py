@@ -227,12 +227,6 @@ def test_event_time_to_live_ends_in_a_dead_letter(server: SmsgridProcess) -> Non
         assert delivery_to(server, event_id, "ttl-ends")["state"] == "deadlettered"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store bug: a dead-letter made without a new attempt (TTL checked before the next one) is recorded "
-    "with lastDeliveryOutcome/lastHttpStatusCode/lastDeliveryAttemptTime null instead of the last attempt's "
-    "(store/sqlite/adapter.py finish_deliveries, INSERT_DEADLETTER takes them from DeliveryResult.attempt only)",
-)
 def test_a_time_to_live_dead_letter_reports_the_last_attempt(server: SmsgridProcess) -> None:
     with WebhookSink(responder=lambda request: 503) as sink:
         subscribe_alone(server, "ttl-last-attempt", sink.url, retryPolicy={"eventTimeToLiveInMinutes": 1})

@@ -274,19 +274,23 @@ class _Pump:
             return
         by_id = {d.delivery_id: d for d in claimed}
         now = self.engine.clock.now()
+        # A TTL dead letter made no new attempt: its file reports the last attempt that was made (rare; one read).
+        without_attempt = [r.delivery_id for r in dead if r.attempt is None]
+        earlier = await self.engine.store.last_attempts(without_attempt) if without_attempt else {}
 
         def write() -> None:
             for r in dead:
                 d = by_id[r.delivery_id]
+                last = r.attempt or earlier.get(r.delivery_id)
                 document = dead_letter_document(
                     orjson.loads(d.item),
                     schema=self.spec.event_delivery_schema,
                     reason=r.dead_letter_reason or "",
-                    attempts=r.attempt.attempt if r.attempt else d.attempts,
-                    last_outcome=r.attempt.outcome if r.attempt else None,
-                    last_status=r.attempt.status if r.attempt else None,
+                    attempts=last.attempt if last else d.attempts,
+                    last_outcome=last.outcome if last else None,
+                    last_status=last.status if last else None,
                     publish_time=d.published_at,
-                    last_attempt_time=r.attempt.at if r.attempt else None,
+                    last_attempt_time=last.at if last else None,
                 )
                 path = blob_path(self.engine.deadletter_root, destination.blob_container_name, self.spec.name, now)
                 write_blob(path, [document])

@@ -29,6 +29,7 @@ from smsgrid.store.postgres.migrate import migrate
 from smsgrid.store.postgres.writer import GroupWriter, Transaction, wrap
 from smsgrid.store.records import (
     AcceptResult,
+    AttemptRecord,
     CarrierJob,
     CarrierResult,
     ClaimedDelivery,
@@ -309,6 +310,10 @@ class PostgresStore:
 
     async def next_delivery_due(self, subscription: str) -> float | None:
         return await self._read(lambda conn: conn.fetchval(q.NEXT_DELIVERY_DUE, subscription))
+
+    async def last_attempts(self, delivery_ids: Sequence[int]) -> dict[int, AttemptRecord]:
+        rows = await self._read(lambda conn: conn.fetch(q.LAST_ATTEMPTS, list(delivery_ids)))
+        return {row[0]: AttemptRecord(row[1], row[2], row[3], row[4], row[5], row[6]) for row in rows}
 
     async def release_claims(self, now: float) -> None:
         """Nothing to do: other live processes hold claims here. A dead process's leases simply run out."""

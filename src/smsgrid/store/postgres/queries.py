@@ -213,3 +213,7 @@ WITH doomed AS (
 )
 DELETE FROM messages m USING doomed WHERE m.message_id = doomed.message_id
 """
+LAST_ATTEMPTS = """
+SELECT DISTINCT ON (delivery_id) delivery_id, attempt, at, status, outcome, duration_ms, error
+FROM attempts WHERE delivery_id = ANY($1::bigint[]) ORDER BY delivery_id, attempt DESC
+"""

@@ -12,6 +12,7 @@ import orjson
 from smsgrid.store import rows as common
 from smsgrid.store.records import (
     AcceptResult,
+    AttemptRecord,
     CarrierJob,
     CarrierPlan,
     CarrierResult,
@@ -140,10 +141,22 @@ class SqliteStore:
                             last.at if last else None,
                             now,
                             r.delivery_id,
+                            r.delivery_id,
                         ),
                     )
 
         await self._writer.submit(work)
+
+    async def last_attempts(self, delivery_ids: Sequence[int]) -> dict[int, AttemptRecord]:
+        def work(conn: sqlite3.Connection) -> dict[int, AttemptRecord]:
+            found = {}
+            for delivery_id in delivery_ids:
+                row = conn.execute(q.LAST_ATTEMPT, (delivery_id,)).fetchone()
+                if row is not None:
+                    found[delivery_id] = AttemptRecord(*row)
+            return found
+
+        return await self._reader.submit(work)
 
     async def next_delivery_due(self, subscription: str) -> float | None:
         return await self._reader.submit(lambda conn: conn.execute(q.NEXT_DELIVERY_DUE, (subscription,)).fetchone()[0])

@@ -55,9 +55,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?)
 INSERT_DEADLETTER = """
 INSERT INTO deadletters (delivery_id, subscription, event_seq, reason, delivery_attempts, last_outcome, last_status,
                          publish_time, last_attempt_time, created_at)
-SELECT d.delivery_id, d.subscription, d.event_seq, ?, ?, ?, ?, d.published_at, ?, ?
-FROM deliveries d WHERE d.delivery_id = ?
+SELECT d.delivery_id, d.subscription, d.event_seq, ?, ?, coalesce(?, last.outcome), coalesce(?, last.status),
+       d.published_at, coalesce(?, last.at), ?
+FROM deliveries d
+-- Dead-lettered without a new attempt (the TTL ran out first): report the last attempt that was made.
+LEFT JOIN (SELECT outcome, status, at FROM attempts WHERE delivery_id = ? ORDER BY attempt DESC LIMIT 1) AS last
+WHERE d.delivery_id = ?
 """
+LAST_ATTEMPT = "SELECT attempt, at, status, outcome, duration_ms, error FROM attempts WHERE delivery_id = ? ORDER BY attempt DESC LIMIT 1"
 DEADLETTER_ROW = """
 SELECT x.deadletter_id, x.delivery_id, x.subscription, x.event_seq, x.reason, x.delivery_attempts, x.last_outcome,
        x.last_status, x.publish_time, x.last_attempt_time, x.created_at, x.redelivered_at, e.event_id, e.item
