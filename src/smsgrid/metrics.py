@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from smsgrid.store.records import NewEvent
 
 
 @dataclass
@@ -50,3 +53,10 @@ class Metrics:
             ["subscription"],
             registry=r,
         )
+
+    def record_published(self, events: Iterable[NewEvent | None]) -> None:
+        """Count events once their transaction committed (callers call this after the store returned)."""
+        for event in events:
+            if event is not None:
+                self.events_published.labels(event.event_type).inc()
+                self.events_matched.inc(len(event.subscriptions))

@@ -84,6 +84,7 @@ class Runtime:
             events=events,
             wake_carrier=lambda: carrier_box[0].wake(),  # noqa: PLW0108 - the carrier is built next
             wake_dispatcher=engine.wake,
+            metrics=metrics,
         )
         carrier = CarrierSimulator(store=store, messaging=messaging, clock=clock, wake_dispatcher=engine.wake)
         carrier_box.append(carrier)
@@ -139,8 +140,10 @@ class Runtime:
 
     async def _follow_subscriptions(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancellation of a clean stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._subscriptions_changed.wait(), SUBSCRIPTION_REFRESH_SECONDS)
+                async with asyncio.timeout(SUBSCRIPTION_REFRESH_SECONDS):
+                    await self._subscriptions_changed.wait()
             self._subscriptions_changed.clear()
             try:
                 await self.subscriptions.refresh()

@@ -252,7 +252,9 @@ async def publish_events(request: Request) -> Response:
     factory = runtime.messaging.events
     items = check_events(body, topic=factory.topic)
     now = runtime.clock.now()
-    await runtime.store.publish([factory.from_item(item, message_id=None, published_at=now) for item in items])
+    events = [factory.from_item(item, message_id=None, published_at=now) for item in items]
+    await runtime.store.publish(events)
+    runtime.metrics.record_published(events)
     runtime.engine.wake()
     # Event Grid answers a successful publish with 200 and an empty body.
     return Response(status_code=200)

@@ -100,6 +100,10 @@ class CarrierSimulator:
             return 0
         results = [self.finish(job, now) for job in jobs]
         await self.store.finish_carrier_jobs(results, now)
+        metrics = self.messaging.metrics
+        metrics.record_published(r.event for r in results)
+        metrics.record_published(r.reply.event for r in results if r.reply is not None)
+        metrics.messages_received.inc(sum(1 for r in results if r.reply is not None))
         self._wake_dispatcher()
         return len(jobs)
 

@@ -14,6 +14,7 @@ from smsgrid.events.models import SmsReceivedData, phone_subject, sms_received_e
 from smsgrid.events.timestamps import Timestamp
 from smsgrid.messaging.publishing import EventFactory
 from smsgrid.messaging.send_request import SendRequest
+from smsgrid.metrics import Metrics
 from smsgrid.sms import (
     ACS_INVALID_TO,
     KeywordAction,
@@ -39,7 +40,9 @@ class Messaging:
         events: EventFactory,
         wake_carrier: Callable[[], None],
         wake_dispatcher: Callable[[], None],
+        metrics: Metrics,
     ) -> None:
+        self.metrics = metrics
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -91,9 +94,11 @@ class Messaging:
                     plan=plan,
                 )
             )
-        accepted = iter(await self.store.accept_messages(outgoing) if outgoing else [])
+        committed = await self.store.accept_messages(outgoing) if outgoing else []
         if outgoing:
+            self.metrics.messages_accepted.inc(sum(1 for r in committed if not r.repeated))
             self._wake_carrier()
+        accepted = iter(committed)
         results: list[dict[str, Any]] = []
         for recipient in request.recipients:
             if recipient.number is None:
@@ -186,6 +191,8 @@ class Messaging:
             raise RequestError(400, "BadRequest", problem)
         inbound = self.inbound(from_number, to_number, message, self.clock.now())
         await self.store.record_inbound(inbound)
+        self.metrics.messages_received.inc()
+        self.metrics.record_published([inbound.event])
         self._wake_dispatcher()
         return inbound.message_id
 
