@@ -115,9 +115,25 @@ async def serve(
     await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
     for s in servers:
         s.should_exit = True
+    reaper = asyncio.create_task(_abort_lingering_connections(servers))
     await asyncio.gather(*tasks, return_exceptions=True)
+    reaper.cancel()
     waiter.cancel()
     await runtime.stop()
+
+
+async def _abort_lingering_connections(servers: list[_Server]) -> None:
+    """An idle TLS keep-alive connection waits for the client's close_notify, which an open SDK client never
+    sends; drop idle connections (no request in flight) so shutdown takes well under a second. A connection
+    with a request in flight keeps uvicorn's graceful timeout, so an accepted send still gets its answer."""
+    await asyncio.sleep(0.3)
+    for server in servers:
+        for connection in list(server.server_state.connections):
+            cycle = getattr(connection, "cycle", None)
+            transport = getattr(connection, "transport", None)
+            idle = cycle is None or getattr(cycle, "response_complete", True)
+            if transport is not None and idle:
+                transport.abort()
 
 
 def _ui_routes() -> list[BaseRoute]:
