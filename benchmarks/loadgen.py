@@ -160,8 +160,9 @@ async def send(
 
 async def publish(base: str, total: int, key: str, concurrency: int) -> dict[str, Any]:
     url = f"{base}/api/events?api-version=2018-01-01"
-    one_size = len(orjson.dumps(event_item(0)))
-    per_batch = max(1, (1024 * 1024 - 1024) // (one_size + 1))
+    # Size a batch from the largest item it can hold (tags grow with the index) and keep 1 % headroom under 1 MB.
+    one_size = len(orjson.dumps(event_item(total)))
+    per_batch = max(1, (1024 * 1024 * 99 // 100) // (one_size + 1))
     batches = (total + per_batch - 1) // per_batch
     done = 0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:

@@ -1,8 +1,9 @@
 """Output batching (SPEC §3 "Batching"): off by default, never more than maxEventsPerBatch per request, many
 events per request when a backlog exists, preferredBatchSizeInKilobytes respected unless one event is larger.
 
-A backlog is made by holding the first delivery request open until every event is published: while that
-request is in flight the subscription's other events wait, and then go out together.
+A backlog is made by holding the first delivery request open until every event is published: with one request
+in flight per endpoint (`max_concurrency_per_endpoint = 1`) the subscription's other events wait behind it, and
+then go out together.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ BIG_MESSAGE_CHARS = 1900
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsgridProcess]:
-    with start_smsgrid(tmp_path_factory.mktemp("batches"), time_scale=0.001) as process:
+    one_in_flight = "[delivery]\nmax_concurrency_per_endpoint = 1\n"
+    with start_smsgrid(tmp_path_factory.mktemp("batches"), config=one_in_flight, time_scale=0.001) as process:
         yield process
 
 

@@ -30,6 +30,7 @@ class HttpResult:
 class HttpTransport:
     def __init__(self, *, timeout_seconds: float = 30.0) -> None:
         self.timeout_seconds = timeout_seconds
+        self._default_timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -67,7 +68,7 @@ class HttpTransport:
         started = time.perf_counter()
         # Always an explicit ClientTimeout: aiohttp reads `timeout=None` as "no timeout at all", not as "the
         # session's default", which let a silent endpoint hold a delivery forever (Event Grid waits 30 s).
-        client_timeout = aiohttp.ClientTimeout(total=self.timeout_seconds if timeout is None else timeout)
+        client_timeout = self._default_timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
         try:
             async with self.session.request(
                 method, url, data=body, headers=headers, timeout=client_timeout, allow_redirects=False
@@ -77,8 +78,9 @@ class HttpTransport:
                     status=response.status,
                     error=None,
                     duration=time.perf_counter() - started,
-                    body=payload[:keep_body],
-                    headers=dict(response.headers),
+                    body=payload[:keep_body] if keep_body else b"",
+                    # Deliveries never look at response headers; copying them costs on the hot path.
+                    headers=dict(response.headers) if keep_body else None,
                 )
         except TimeoutError as exc:
             return HttpResult(None, "timeout", time.perf_counter() - started, error_text=str(exc) or "timed out")

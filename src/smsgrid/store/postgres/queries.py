@@ -81,7 +81,8 @@ WITH due AS (
 )
 SELECT claimed.delivery_id, claimed.event_seq, claimed.attempts, claimed.published_at, e.item
 FROM claimed JOIN events e ON e.seq = claimed.event_seq
-ORDER BY claimed.delivery_id
+-- Fewest attempts first, then oldest: fresh events are not starved behind ones that keep failing.
+ORDER BY claimed.attempts, claimed.delivery_id
 """
 RELEASE_LOST_DELIVERY_CLAIM = """
 UPDATE deliveries SET due_at = $2, claimed = FALSE WHERE claimed_by = $1 AND claimed AND state = 'pending'

@@ -106,7 +106,8 @@ class SqliteStore:
                 return []
             seqs = sorted({row[1] for row in rows})
             items = dict(conn.execute(q.EVENT_ITEMS.format(marks=",".join("?" * len(seqs))), seqs).fetchall())
-            rows.sort(key=lambda row: row[0])
+            # Fewest attempts first, then oldest: fresh events are not starved behind ones that keep failing.
+            rows.sort(key=lambda row: (row[2], row[0]))
             return [ClaimedDelivery(row[0], row[1], subscription, row[2], row[3], bytes(items[row[1]])) for row in rows]
 
         return await self._writer.submit(work)

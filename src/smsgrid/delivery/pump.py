@@ -1,0 +1,312 @@
+"""One pump per active subscription: claim → send → acknowledge, as three overlapping stages.
+
+- The claimer keeps a small local queue of due work filled (claims are leases: the due time moves forward).
+- `max_concurrency_per_endpoint` senders each take the next batch from the front of that queue — as many as
+  `maxEventsPerBatch` and the preferred size allow of what is queued, never waiting for more (SPEC §3) — and
+  send it; each finished batch's results go to the acknowledger.
+- The acknowledger commits whatever results have gathered in one transaction, then the next lot.
+
+No stage waits for the slowest request of a claim, and a claim or a commit never leaves the senders idle.
+Pumps are independent, so a failing or hanging endpoint only ever holds its own pump (SPEC §3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import orjson
+
+from smsgrid.delivery.batching import plan_batches
+from smsgrid.delivery.deadletter_files import blob_path, dead_letter_document, write_blob
+from smsgrid.delivery.handshake import CLOUD_EVENTS_ORIGIN
+from smsgrid.delivery.outcomes import classify, is_success
+from smsgrid.delivery.retry import (
+    Delivered,
+    EndpointHealth,
+    RetryAt,
+    after_result,
+    can_attempt,
+    check_before_attempt,
+    decide_after_attempt,
+)
+from smsgrid.delivery.subscription_spec import SubscriptionSpec
+from smsgrid.delivery.wire import build_body, build_headers, standard_webhooks_headers, standard_webhooks_message_id
+from smsgrid.store.records import AttemptRecord, ClaimedDelivery, DeliveryResult
+
+if TYPE_CHECKING:
+    from smsgrid.delivery.engine import DeliveryEngine
+
+log = logging.getLogger("smsgrid.delivery")
+
+IDLE_POLL_SECONDS = 1.0
+MAX_CLAIM = 1000
+# Leases outlive the longest a claimed delivery can wait here plus one timed-out attempt.
+LEASE_MARGIN_SECONDS = 30.0
+# How much earlier than a failed batch's retry the work handed back unsent during probation comes due.
+PROBE_ORDER_SECONDS = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class _Finished:
+    delivery: ClaimedDelivery
+    result: DeliveryResult
+
+
+class Pump:
+    def __init__(self, engine: DeliveryEngine, spec: SubscriptionSpec) -> None:
+        self.engine = engine
+        self.spec = spec
+        self.health = EndpointHealth()
+        self.wakeup = asyncio.Event()
+        self.wakeup.set()
+        self._random = random.Random()
+        self._queue: deque[ClaimedDelivery] = deque()  # claimed, not yet taken by a sender
+        self._available = asyncio.Event()
+        self._taken = asyncio.Event()
+        self._finished: list[_Finished] = []
+        self._has_finished = asyncio.Event()
+        concurrency = engine.settings.delivery.max_concurrency_per_endpoint
+        self._tasks = [
+            asyncio.create_task(self._claimer(), name=f"smsgrid-claim-{spec.name}"),
+            asyncio.create_task(self._acknowledger(), name=f"smsgrid-ack-{spec.name}"),
+            *(asyncio.create_task(self._sender(), name=f"smsgrid-send-{spec.name}") for _ in range(concurrency)),
+        ]
+        metrics = engine.metrics
+        self._delivered_counter = metrics.delivered.labels(spec.name)
+        self._probation_gauge = metrics.probation.labels(spec.name)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Results already known are committed; claimed-but-unsent work keeps its lease (released on restart).
+        if self._finished:
+            with contextlib.suppress(Exception):
+                await self._commit(self._finished)
+
+    # -- claiming ------------------------------------------------------------------------------------------
+
+    def _claim_size(self) -> int:
+        concurrency = self.engine.settings.delivery.max_concurrency_per_endpoint
+        return min(MAX_CLAIM, max(64, 4 * concurrency * self.spec.destination.max_events_per_batch))
+
+    async def _claimer(self) -> None:
+        engine = self.engine
+        while True:
+            try:
+                now = engine.clock.now()
+                if not can_attempt(self.health, now):
+                    # A plain sleep: nothing may be sent before probation ends, so a wake-up must not end it.
+                    await asyncio.sleep(max(0.0, min(self.health.probation_until - now, IDLE_POLL_SECONDS)))
+                    continue
+                size = self._claim_size()
+                if len(self._queue) >= size // 2:
+                    # Enough queued locally; claim again when the senders have taken some.
+                    self._taken.clear()
+                    await self._taken.wait()
+                    continue
+                self.wakeup.clear()
+                claimed = await engine.store.claim_deliveries(
+                    self.spec.name,
+                    now,
+                    size - len(self._queue),
+                    now + engine.transport.timeout_seconds + LEASE_MARGIN_SECONDS,
+                )
+                if claimed:
+                    self._enqueue(claimed)
+                    continue
+                next_due = await engine.store.next_delivery_due(self.spec.name)
+                await self._sleep(IDLE_POLL_SECONDS if next_due is None else next_due - engine.clock.now())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("claiming deliveries for %s failed; retrying in a second", self.spec.name)
+                await asyncio.sleep(1.0)
+
+    def _enqueue(self, claimed: Sequence[ClaimedDelivery]) -> None:
+        self._queue.extend(claimed)
+        self._available.set()
+
+    def _take_batch(self) -> list[ClaimedDelivery]:
+        """The next batch from the front of the queue: what is there now, within the subscription's limits."""
+        destination = self.spec.destination
+        window = [self._queue.popleft() for _ in range(min(destination.max_events_per_batch, len(self._queue)))]
+        first, *_ = plan_batches(
+            [(i, len(d.item)) for i, d in enumerate(window)],
+            destination.max_events_per_batch,
+            destination.preferred_batch_size_in_kilobytes,
+        )
+        self._queue.extendleft(reversed(window[len(first) :]))
+        if not self._queue:
+            self._available.clear()
+        return [window[i] for i in first]
+
+    async def _sleep(self, seconds: float) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that arrives as the
+        # wake-up fires, and the pump then never stops.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, min(seconds, IDLE_POLL_SECONDS))):
+                await self.wakeup.wait()
+
+    # -- sending -------------------------------------------------------------------------------------------
+
+    async def _sender(self) -> None:
+        while True:
+            while not self._queue:
+                await self._available.wait()
+            batch = self._take_batch()
+            self._taken.set()
+            try:
+                finished = await self._send_batch(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sending to %s failed unexpectedly; the batch is retried after its lease", self.spec.name)
+                continue
+            self._finished.extend(finished)
+            self._has_finished.set()
+
+    async def _send_batch(self, claimed: list[ClaimedDelivery]) -> list[_Finished]:
+        engine, spec = self.engine, self.spec
+        clock = engine.clock
+        now = clock.now()
+        out: list[_Finished] = []
+        batch: list[ClaimedDelivery] = []
+        for d in claimed:
+            # Event Grid checks the time to live when the attempt comes due (delivery-and-retry).
+            expired = check_before_attempt(
+                published_at=d.published_at, now=now, policy=spec.retry_policy, time_scale=clock.time_scale
+            )
+            if expired is None:
+                batch.append(d)
+            else:
+                out.append(self._dead(d, expired.reason, None))
+        if not batch:
+            return out
+        if not can_attempt(self.health, now):
+            # Probation began after this was claimed: hand the work back untouched, no attempt counted. It is
+            # due just before the batch that failed, so every event gets its turn at the next probe.
+            until = self.health.probation_until - PROBE_ORDER_SECONDS
+            return out + [_Finished(d, DeliveryResult(d.delivery_id, None, "pending", retry_at=until)) for d in batch]
+        first = orjson.loads(batch[0].item)
+        body, content_type = build_body(spec, [d.item for d in batch])
+        headers = build_headers(
+            spec,
+            first_item=first,
+            delivery_count=batch[0].attempts + 1,
+            content_type=content_type,
+            origin=CLOUD_EVENTS_ORIGIN,
+        )
+        if spec.standard_webhooks is not None:
+            message_id = standard_webhooks_message_id(spec.name, [d.event_seq for d in batch])
+            headers.update(
+                standard_webhooks_headers(spec.standard_webhooks, message_id=message_id, timestamp=int(now), body=body)
+            )
+        result = await engine.transport.request(
+            "POST", spec.destination.endpoint_url, body=body, headers=headers, keep_body=0
+        )
+        finished = clock.now()
+        outcome = classify(result.status, result.error)
+        success = result.error is None and is_success(result.status)
+        self.health = after_result(self.health, success, finished, clock.time_scale)
+        self._probation_gauge.set(1 if self.health.probation_until > finished else 0)
+        metrics = engine.metrics
+        metrics.deliveries.labels(spec.name, str(outcome)).inc(len(batch))
+        metrics.attempt_duration.observe(result.duration)
+        for d in batch:
+            attempt = AttemptRecord(
+                attempt=d.attempts + 1,
+                at=now,
+                status=result.status,
+                outcome=str(outcome),
+                duration_ms=result.duration * 1000,
+                error=result.error_text,
+            )
+            decision = decide_after_attempt(
+                attempt=d.attempts + 1,
+                status=result.status,
+                outcome=outcome,
+                published_at=d.published_at,
+                now=finished,
+                policy=spec.retry_policy,
+                time_scale=clock.time_scale,
+                jitter=self._random.uniform(-1.0, 1.0),
+            )
+            if isinstance(decision, Delivered):
+                self._delivered_counter.inc()
+                metrics.delivery_latency.observe(max(0.0, finished - d.published_at))
+                out.append(_Finished(d, DeliveryResult(d.delivery_id, attempt, "delivered")))
+            elif isinstance(decision, RetryAt):
+                # Nothing is sent to an endpoint on probation, so a retry is never due before probation ends.
+                retry_at = max(decision.at, self.health.probation_until)
+                out.append(_Finished(d, DeliveryResult(d.delivery_id, attempt, "pending", retry_at=retry_at)))
+            else:
+                out.append(self._dead(d, decision.reason, attempt))
+        return out
+
+    def _dead(self, delivery: ClaimedDelivery, reason: str, attempt: AttemptRecord | None) -> _Finished:
+        self.engine.metrics.dead_lettered.labels(self.spec.name, str(reason)).inc()
+        return _Finished(
+            delivery, DeliveryResult(delivery.delivery_id, attempt, "deadlettered", dead_letter_reason=str(reason))
+        )
+
+    # -- acknowledging -------------------------------------------------------------------------------------
+
+    async def _acknowledger(self) -> None:
+        while True:
+            await self._has_finished.wait()
+            self._has_finished.clear()
+            finished, self._finished = self._finished, []
+            try:
+                await self._commit(finished)
+            except asyncio.CancelledError:
+                self._finished = finished + self._finished
+                raise
+            except Exception:
+                # Not committed: the leases run out and the work is delivered again (at least once).
+                log.exception("recording %d delivery results for %s failed", len(finished), self.spec.name)
+
+    async def _commit(self, finished: Sequence[_Finished]) -> None:
+        engine = self.engine
+        await self._write_dead_letter_files(finished)
+        await engine.store.finish_deliveries([f.result for f in finished], engine.clock.now())
+        if any(f.result.state == "pending" for f in finished):
+            # A retry may be due before the claimer's next poll (tiny time scales): let it look again.
+            self.wakeup.set()
+
+    async def _write_dead_letter_files(self, finished: Sequence[_Finished]) -> None:
+        destination = self.spec.dead_letter_destination
+        dead = [f for f in finished if f.result.state == "deadlettered"]
+        if destination is None or not dead:
+            return
+        now = self.engine.clock.now()
+        # A TTL dead letter made no new attempt: its file reports the last attempt that was made (rare; one read).
+        without_attempt = [f.delivery.delivery_id for f in dead if f.result.attempt is None]
+        earlier = await self.engine.store.last_attempts(without_attempt) if without_attempt else {}
+        spec = self.spec
+        root = self.engine.deadletter_root
+
+        def write() -> None:
+            for f in dead:
+                d, r = f.delivery, f.result
+                last = r.attempt or earlier.get(d.delivery_id)
+                document = dead_letter_document(
+                    orjson.loads(d.item),
+                    schema=spec.event_delivery_schema,
+                    reason=r.dead_letter_reason or "",
+                    attempts=last.attempt if last else d.attempts,
+                    last_outcome=last.outcome if last else None,
+                    last_status=last.status if last else None,
+                    publish_time=d.published_at,
+                    last_attempt_time=last.at if last else None,
+                )
+                write_blob(blob_path(root, destination.blob_container_name, spec.name, now), [document])
+
+        await asyncio.to_thread(write)
