@@ -78,7 +78,8 @@ def small_filesystem(mount_point: Path, size_mb: int) -> Iterator[Path]:
 def fill(path: Path) -> int:
     """Write zeros to `path` until the filesystem says ENOSPC; returns the bytes written."""
     written = 0
-    with path.open("wb") as filler:
+    # Unbuffered: a buffered file retries its last partial chunk on close and raises ENOSPC there.
+    with path.open("wb", buffering=0) as filler:
         try:
             while True:
                 written += filler.write(FILLER_CHUNK)

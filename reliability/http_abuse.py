@@ -182,7 +182,7 @@ class AbuseFigures:
             f"answered during slowloris         {self.answered_during_slowloris} of {self.requests_during_slowloris} "
             f"({self.slowloris_connections} slow connections)",
             f"slow connections still open after {self.slowloris_hold_seconds:.0f} s: {self.slowloris_still_open_after} "
-            "(uvicorn has no header-read timeout)",
+            "(closed after [server] header_timeout_seconds)",
         ]
 
 

@@ -73,11 +73,20 @@ class StoreSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """`[server]`: the HTTP listeners. A client that has not sent a whole request head within
+    `header_timeout_seconds` of connecting (or of its request's first byte) is disconnected (slowloris)."""
+
+    header_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     resource: ResourceSettings = field(default_factory=ResourceSettings)
     carrier: CarrierSettings = field(default_factory=CarrierSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     # Raw subscription bodies from the config file; validated by the delivery subsystem at start.
     subscriptions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     data_dir: Path = Path(".smsgrid")
@@ -206,6 +215,17 @@ def _store(raw: Mapping[str, Any], problems: list[Problem]) -> StoreSettings:
     return StoreSettings(retention_days=float(days))
 
 
+def _server(raw: Mapping[str, Any], problems: list[Problem]) -> ServerSettings:
+    default = ServerSettings().header_timeout_seconds
+    seconds = raw.get("header_timeout_seconds", default)
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 < seconds <= 3600:
+        problems.append(
+            Problem("server.header_timeout_seconds", "must be a number of seconds from 0 to 3600 (e.g. 10)")
+        )
+        seconds = default
+    return ServerSettings(header_timeout_seconds=float(seconds))
+
+
 def load_settings(
     config_file: Path | None = None,
     *,
@@ -225,14 +245,16 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("configuration", [Problem(str(config_file), f"not valid TOML: {exc}")]) from exc
     problems: list[Problem] = []
-    unknown = set(raw) - {"resource", "carrier", "delivery", "store", "subscriptions"}
+    unknown = set(raw) - {"resource", "carrier", "delivery", "store", "server", "subscriptions"}
     problems.extend(
-        Problem(key, "unknown section; expected resource, carrier, delivery, store or subscriptions") for key in unknown
+        Problem(key, "unknown section; expected resource, carrier, delivery, store, server or subscriptions")
+        for key in unknown
     )
     resource = _resource(_table(raw, "resource", problems), env, problems)
     carrier = _carrier(_table(raw, "carrier", problems), problems)
     delivery = _delivery(_table(raw, "delivery", problems), problems)
     store = _store(_table(raw, "store", problems), problems)
+    server = _server(_table(raw, "server", problems), problems)
     subscriptions = _table(raw, "subscriptions", problems)
     scale = 1.0 if time_scale is None else time_scale
     if not scale > 0:
@@ -244,6 +266,7 @@ def load_settings(
         carrier=carrier,
         delivery=delivery,
         store=store,
+        server=server,
         subscriptions={k: v for k, v in subscriptions.items() if isinstance(v, dict)},
         data_dir=data_dir or Path(env.get("SMSGRID_DATA_DIR", ".smsgrid")),
         db_url=db_url or env.get("SMSGRID_DB") or None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import uvicorn
 from starlette.routing import BaseRoute
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from smsgrid.api.app import create_app
 from smsgrid.config import Settings
@@ -51,6 +52,59 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def header_timeout_protocol(header_timeout_seconds: float) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol with a bound on reading a request head.
+
+    uvicorn bounds only the idle time between requests (timeout_keep_alive); once a byte arrives nothing bounds
+    the rest of the head, so a client that sends its headers a byte at a time holds a connection forever
+    (slowloris; reliability/http_abuse.py). Here the clock starts when the connection is made, when bytes arrive
+    between requests (blank lines before a request line start no message in the parser, so this is not
+    on_message_begin alone) and when a pipelined request begins; it stops when the head is complete, and the
+    connection is closed when it runs out. Bodies are not bounded here.
+    """
+
+    class HeaderTimeoutProtocol(HttpToolsProtocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._start_head_clock()
+
+        def data_received(self, data: bytes) -> None:
+            if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
+                self._start_head_clock()
+            super().data_received(data)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if self._head_timer is None:
+                self._start_head_clock()
+
+        def on_headers_complete(self) -> None:
+            self._stop_head_clock()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_head_clock()
+            super().connection_lost(exc)
+
+        def _start_head_clock(self) -> None:
+            self._head_timer = self.loop.call_later(header_timeout_seconds, self._head_timed_out)
+
+        def _stop_head_clock(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timed_out(self) -> None:
+            # No answer: a client this slow is not reading one, and a pipelined response may still be on its way.
+            self._head_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderTimeoutProtocol
+
+
 class _Server(uvicorn.Server):
     # We own SIGINT/SIGTERM for both listeners; uvicorn must not install its own.
     @contextlib.contextmanager
@@ -65,7 +119,8 @@ async def serve(
     dispatch: bool = True,
     on_ready: ReadyHook | None = None,
 ) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Private: it holds the database, the TLS key and dead letters (SECURITY.md). An existing dir keeps its mode.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     tls = ensure_certificate(settings.data_dir) if listen.tls_port else None
     http_sock = _bind(listen.host, listen.port)
     tls_sock = _bind(listen.host, listen.tls_port) if tls else None
@@ -82,14 +137,15 @@ async def serve(
         "server_header": False,
         "timeout_graceful_shutdown": 2,
     }
-    servers = [_Server(uvicorn.Config(app, http="httptools", loop="none", **common))]  # type: ignore[arg-type]
+    http = header_timeout_protocol(settings.server.header_timeout_seconds)
+    servers = [_Server(uvicorn.Config(app, http=http, loop="none", **common))]  # type: ignore[arg-type]
     sockets = [http_sock]
     if tls and tls_sock:
         servers.append(
             _Server(
                 uvicorn.Config(
                     app,
-                    http="httptools",
+                    http=http,
                     loop="none",
                     ssl_certfile=str(tls.cert),
                     ssl_keyfile=str(tls.key),

@@ -38,6 +38,27 @@ def _limit(request: Request) -> int:
     return int(text)
 
 
+MAX_SEQ = 2**63 - 1  # event seq is a signed 64-bit database integer (openapi.py declares the same bound)
+
+
+def _before(request: Request) -> int | None:
+    """`before=SEQ` paging cursor: absent means the newest page; anything but a seq is a 400, not ignored."""
+    text = request.query_params.get("before")
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_SEQ:
+        raise bad_request(f"before must be an event seq: an integer from 0 to {MAX_SEQ}, not {text[:40]!r}.")
+    return int(text)
+
+
+def _flag(request: Request, name: str) -> bool:
+    """A boolean query parameter: `true` or `false` (default false); a typo must not quietly mean false."""
+    text = request.query_params.get(name, "false")
+    if text not in ("true", "false"):
+        raise bad_request(f"{name} must be true or false, not {text[:40]!r}.")
+    return text == "true"
+
+
 def _not_found(what: str) -> RequestError:
     return RequestError(404, "NotFound", what)
 
@@ -102,9 +123,8 @@ async def get_message(request: Request) -> Response:
 
 async def list_events(request: Request) -> Response:
     runtime, _ = await _admin(request)
-    before = request.query_params.get("before")
-    before_seq = _id_number(before)
-    return json_response({"value": await runtime.store.list_events(limit=_limit(request), before_seq=before_seq)})
+    limit, before_seq = _limit(request), _before(request)
+    return json_response({"value": await runtime.store.list_events(limit=limit, before_seq=before_seq)})
 
 
 async def get_event(request: Request) -> Response:
@@ -118,8 +138,8 @@ async def get_event(request: Request) -> Response:
 
 async def list_deadletters(request: Request) -> Response:
     runtime, _ = await _admin(request)
-    include = request.query_params.get("includeRedelivered", "false").lower() == "true"
-    items = await runtime.store.list_deadletters(limit=_limit(request), include_redelivered=include)
+    limit, include = _limit(request), _flag(request, "includeRedelivered")
+    items = await runtime.store.list_deadletters(limit=limit, include_redelivered=include)
     return json_response({"value": items})
 
 

@@ -6,14 +6,17 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsgrid.api import admin, data_plane, openapi, topic_publishing
 from smsgrid.api.responses import error_response, json_response
 from smsgrid.errors import AuthenticationError, RequestError, StoreUnavailableError
 from smsgrid.runtime import Runtime
+from smsgrid.store.outage_log import OutageLog
 
 log = logging.getLogger("smsgrid.api")
 
@@ -33,7 +36,10 @@ async def _auth_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
-    log.warning("store unavailable: %s", exc)
+    # One line when the outage starts (and when it ends), not one per refused request: a full disk refuses
+    # every send, and a line each would fill what little is left of it.
+    outage: OutageLog = request.app.state.store_outage
+    outage.failed(exc)
     return error_response(
         503, "ServiceUnavailable", "The store cannot commit right now; nothing was written. Retry later.",
         {"Retry-After": "1"},
@@ -52,6 +58,27 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "InternalServerError", "An unexpected error occurred; see the server log.")
 
 
+class _StoreRecoveryWatch:
+    """Ends a logged store outage at the first write request answered 2xx. Reads prove nothing: the reader
+    connection still answers while the disk is full. Costs one attribute check per request while the store is fine."""
+
+    def __init__(self, app: ASGIApp, outage: OutageLog) -> None:
+        self.app = app
+        self.outage = outage
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.outage.ongoing or scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+                self.outage.recovered()
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+
 def create_app(runtime: Runtime, extra_routes: list[BaseRoute] | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -62,8 +89,10 @@ def create_app(runtime: Runtime, extra_routes: list[BaseRoute] | None = None) ->
         *topic_publishing.routes,
         *(extra_routes or []),
     ]
+    outage = OutageLog(log, "API", "sends and other writes are answered 503, reads still work")
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(_StoreRecoveryWatch, outage=outage)],
         exception_handlers={
             RequestError: _request_error,
             AuthenticationError: _auth_error,
@@ -73,6 +102,7 @@ def create_app(runtime: Runtime, extra_routes: list[BaseRoute] | None = None) ->
         },
     )
     app.state.runtime = runtime
+    app.state.store_outage = outage
     return app
 
 

@@ -168,14 +168,16 @@ def _schemas() -> dict[str, Schema]:
                     "items": _obj(
                         {
                             "to": {"type": "string", "minLength": 1},
-                            "repeatabilityRequestId": STRING,
+                            # null is "no id"; an empty id is a 400 (send_request.py).
+                            "repeatabilityRequestId": _nullable({"type": "string", "minLength": 1}),
                             "repeatabilityFirstSent": STRING,
                         },
                         ["to"],
                     ),
                 },
-                "message": {"type": "string", "maxLength": MAX_MESSAGE_CHARS},
-                "smsSendOptions": _obj({"enableDeliveryReport": BOOLEAN, "tag": STRING}),
+                "message": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS},
+                # null or absent: no options; any other non-object is a 400.
+                "smsSendOptions": _nullable(_obj({"enableDeliveryReport": BOOLEAN, "tag": _nullable(STRING)})),
             },
             ["from", "smsRecipients", "message"],
         ),
@@ -564,7 +566,7 @@ def _admin_paths() -> dict[str, Any]:
                         "name": "before",
                         "in": "query",
                         "required": False,
-                        "description": "Only events with a smaller `seq` (paging).",
+                        "description": "Only events with a smaller `seq` (paging); anything but a seq is a 400.",
                         # seq is a 64-bit database integer.
                         "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
                     },
@@ -593,6 +595,7 @@ def _admin_paths() -> dict[str, Any]:
                         "name": "includeRedelivered",
                         "in": "query",
                         "required": False,
+                        "description": "Also list dead letters already redelivered; anything but true/false is a 400.",
                         "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
                     },
                 ],

@@ -13,10 +13,12 @@ from collections.abc import Callable
 
 from smsgrid.carrier.rules import final_outcome
 from smsgrid.clock import Clock
+from smsgrid.errors import StoreUnavailableError
 from smsgrid.events.models import DeliveryAttempt, SmsDeliveryReportReceivedData, delivery_report_event
 from smsgrid.events.timestamps import Timestamp
 from smsgrid.messaging.service import Messaging
 from smsgrid.sms import description, digits_of
+from smsgrid.store.outage_log import OutageLog
 from smsgrid.store.port import Store
 from smsgrid.store.records import CarrierJob, CarrierResult
 
@@ -62,6 +64,7 @@ class CarrierSimulator:
         self._wake_dispatcher = wake_dispatcher
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._outage = OutageLog(log, "carrier", "delivery reports wait, retried every second")
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -111,10 +114,16 @@ class CarrierSimulator:
         while True:
             try:
                 if await self.run_once():
+                    self._outage.recovered()
                     continue
                 next_due = await self.store.next_carrier_due()
+                self._outage.recovered()
             except asyncio.CancelledError:
                 raise
+            except StoreUnavailableError as exc:
+                # Expected while the disk is full or the database is down: a few lines, no traceback.
+                self._outage.failed(exc)
+                next_due = None
             except Exception:
                 log.exception("carrier step failed; retrying in a second")
                 next_due = None

@@ -38,6 +38,8 @@ from smsgrid.delivery.retry import (
 )
 from smsgrid.delivery.subscription_spec import SubscriptionSpec
 from smsgrid.delivery.wire import build_body, build_headers, standard_webhooks_headers, standard_webhooks_message_id
+from smsgrid.errors import StoreUnavailableError
+from smsgrid.store.outage_log import OutageLog
 from smsgrid.store.records import AttemptRecord, ClaimedDelivery, DeliveryResult
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ class Pump:
             asyncio.create_task(self._acknowledger(), name=f"smsgrid-ack-{spec.name}"),
             *(asyncio.create_task(self._sender(), name=f"smsgrid-send-{spec.name}") for _ in range(concurrency)),
         ]
+        self._outage = OutageLog(log, f"delivery to {spec.name}", "events wait and are delivered afterwards")
         metrics = engine.metrics
         self._delivered_counter = metrics.delivered.labels(spec.name)
         self._probation_gauge = metrics.probation.labels(spec.name)
@@ -120,12 +123,18 @@ class Pump:
                     now + engine.transport.timeout_seconds + LEASE_MARGIN_SECONDS,
                 )
                 if claimed:
+                    self._outage.recovered()
                     self._enqueue(claimed)
                     continue
                 next_due = await engine.store.next_delivery_due(self.spec.name)
+                self._outage.recovered()
                 await self._sleep(IDLE_POLL_SECONDS if next_due is None else next_due - engine.clock.now())
             except asyncio.CancelledError:
                 raise
+            except StoreUnavailableError as exc:
+                # Expected while the disk is full or the database is down: a few lines, no traceback.
+                self._outage.failed(exc)
+                await asyncio.sleep(1.0)
             except Exception:
                 log.exception("claiming deliveries for %s failed; retrying in a second", self.spec.name)
                 await asyncio.sleep(1.0)
@@ -220,13 +229,23 @@ class Pump:
         metrics = engine.metrics
         metrics.deliveries.labels(spec.name, str(outcome)).inc(len(batch))
         metrics.attempt_duration.observe(result.duration)
+        outcome_name = str(outcome)
+        duration_ms = result.duration * 1000
+        if success:
+            # The common case, kept lean: a success ends delivery whatever the attempt number.
+            self._delivered_counter.inc(len(batch))
+            for d in batch:
+                attempt = AttemptRecord(d.attempts + 1, now, result.status, outcome_name, duration_ms, None)
+                metrics.delivery_latency.observe(max(0.0, finished - d.published_at))
+                out.append(_Finished(d, DeliveryResult(d.delivery_id, attempt, "delivered")))
+            return out
         for d in batch:
             attempt = AttemptRecord(
                 attempt=d.attempts + 1,
                 at=now,
                 status=result.status,
-                outcome=str(outcome),
-                duration_ms=result.duration * 1000,
+                outcome=outcome_name,
+                duration_ms=duration_ms,
                 error=result.error_text,
             )
             decision = decide_after_attempt(
@@ -269,8 +288,10 @@ class Pump:
             except asyncio.CancelledError:
                 self._finished = finished + self._finished
                 raise
-            except Exception:
+            except StoreUnavailableError as exc:
                 # Not committed: the leases run out and the work is delivered again (at least once).
+                self._outage.failed(exc)
+            except Exception:
                 log.exception("recording %d delivery results for %s failed", len(finished), self.spec.name)
 
     async def _commit(self, finished: Sequence[_Finished]) -> None:

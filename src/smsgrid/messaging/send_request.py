@@ -92,16 +92,23 @@ def parse_send_request(body: bytes) -> SendRequest:
             raise bad_request(f"smsRecipients[{i}] must be an object with a 'to' number.")
         to = _string(item, "to", f"smsRecipients[{i}].")
         request_id = item.get("repeatabilityRequestId")
-        if request_id is not None and not isinstance(request_id, str):
-            raise bad_request(f"smsRecipients[{i}].repeatabilityRequestId must be a string.")
+        # An empty id is not "no id": the SDK sends a UUID, and a client sending "" would silently lose
+        # the repeatability it asked for (SPEC §2). null stays "no id".
+        if request_id is not None and (not isinstance(request_id, str) or not request_id):
+            raise bad_request(f"smsRecipients[{i}].repeatabilityRequestId must be a non-empty string (a UUID).")
         try:
             number: str | None = parse_e164(to)
         except InvalidPhoneNumberError:
             number = None
-        recipients.append(Recipient(to, number, request_id or None))
-    options = raw.get("smsSendOptions") or {}
-    if not isinstance(options, dict):
-        raise bad_request("The field 'smsSendOptions' must be an object.")
+        recipients.append(Recipient(to, number, request_id))
+    # Only null or absent mean "no options": [], 0, "" or false are a client bug, not a request without them.
+    options = raw.get("smsSendOptions")
+    if options is None:
+        options = {}
+    elif not isinstance(options, dict):
+        raise bad_request(
+            "The field 'smsSendOptions' must be an object (or null), e.g. {\"enableDeliveryReport\": true}."
+        )
     report = options.get("enableDeliveryReport", False)
     if not isinstance(report, bool):
         raise bad_request("smsSendOptions.enableDeliveryReport must be true or false.")

@@ -18,6 +18,7 @@ import httpx
 from smsgrid.config import WELL_KNOWN_ACCESS_KEY
 
 READY_TIMEOUT_SECONDS = 20.0
+READY_BANNER = "smsgrid is ready"
 
 
 def free_port() -> int:
@@ -36,6 +37,7 @@ class SmsgridProcess:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    _log_offset: int = 0
 
     @property
     def base_url(self) -> str:
@@ -62,6 +64,7 @@ class SmsgridProcess:
     def start(self) -> SmsgridProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / "server.log"
+        self._log_offset = len(self.log())
         command = [
             sys.executable,
             "-m",
@@ -87,7 +90,9 @@ class SmsgridProcess:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"smsgrid exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
+                # Ready = answering and done announcing itself (the banner is printed just after listening).
+                healthy = httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200
+                if healthy and READY_BANNER in self.log()[self._log_offset :]:
                     return
             except httpx.HTTPError:
                 pass

@@ -6,6 +6,7 @@ OPTIONS handshake, and then every delivery with a status of the test's choosing.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,16 @@ class ReceivedRequest:
 
     def json(self) -> Any:
         return orjson.loads(self.body)
+
+
+class _QuietOnDisconnectServer(ThreadingHTTPServer):
+    """A peer that vanishes mid-request (smsgrid killed by a crash test) is expected here, not a fault: say nothing.
+    socketserver's default prints a traceback to stderr for it; any other error still gets one."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+            return
+        super().handle_error(request, client_address)
 
 
 @dataclass
@@ -114,7 +125,7 @@ class WebhookSink:
                 status = sink.responder(request) if sink.responder else 200
                 self._answer(status)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietOnDisconnectServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         # A short poll interval so stop() returns quickly (serve_forever checks for shutdown between polls).
         threading.Thread(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,13 +29,26 @@ from smsgrid.store.sqlite.executor import SqliteExecutor, connect
 from smsgrid.store.sqlite.migrate import migrate
 
 
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only, before SQLite creates it with the umask (0644).
+
+    It holds every message text and phone number (SECURITY.md). SQLite gives the -wal and -shm files the mode of
+    the database file (os_unix.c, findCreateFileMode), so they are 0600 too. An existing file keeps its mode.
+    """
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
 class SqliteStore:
     """Durable state in one SQLite file. Every write resolves only after its transaction committed."""
 
     dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _create_private(path)
         self.path = path
         writer_conn = connect(path)
         migrate(writer_conn)
@@ -114,21 +128,34 @@ class SqliteStore:
 
     async def finish_deliveries(self, results: Sequence[DeliveryResult], now: float) -> None:
         def work(conn: sqlite3.Connection) -> None:
+            # executemany per statement kind: this runs for every delivery, so keep the Python loop thin.
+            attempt_rows = []
+            delivered = []
+            retries = []
             for r in results:
+                a = r.attempt
+                if a is None:
+                    continue
+                attempt_rows.append((r.delivery_id, a.attempt, a.at, a.status, a.outcome, a.duration_ms, a.error))
+                if r.state == "delivered":
+                    delivered.append((a.attempt, now, r.delivery_id))
+                elif r.state == "pending":
+                    retries.append((a.attempt, r.retry_at, r.delivery_id))
+            conn.executemany(q.INSERT_ATTEMPT, attempt_rows)
+            conn.executemany(q.DELIVERED, delivered)
+            conn.executemany(q.RETRY, retries)
+            for r in results:
+                if r.attempt is not None and r.state != "deadlettered":
+                    continue
+                # No attempt this time (TTL ran out, or handed back during probation), or dead-lettered: rare.
                 attempts = r.attempt.attempt if r.attempt else None
-                if r.attempt is not None:
-                    a = r.attempt
-                    conn.execute(
-                        q.INSERT_ATTEMPT,
-                        (r.delivery_id, a.attempt, a.at, a.status, a.outcome, a.duration_ms, a.error),
-                    )
                 if attempts is None:
                     row = conn.execute("SELECT attempts FROM deliveries WHERE delivery_id = ?", (r.delivery_id,))
                     attempts = row.fetchone()[0]
-                if r.state == "delivered":
-                    conn.execute(q.DELIVERED, (attempts, now, r.delivery_id))
-                elif r.state == "pending":
+                if r.state == "pending":
                     conn.execute(q.RETRY, (attempts, r.retry_at, r.delivery_id))
+                elif r.state == "delivered":
+                    conn.execute(q.DELIVERED, (attempts, now, r.delivery_id))
                 else:
                     conn.execute(q.DEADLETTERED, (attempts, now, r.delivery_id))
                     last = r.attempt

@@ -43,17 +43,28 @@ class SqliteExecutor:
     def __init__(self, conn: sqlite3.Connection, *, name: str, transactional: bool) -> None:
         self._conn = conn
         self._transactional = transactional
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Item] | None] = queue.SimpleQueue()
+        self._pending: list[_Item] = []
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((work, loop, future))
+        # Hand work over once per event-loop iteration, not once per call: every hand-over wakes the writer
+        # thread, which then competes with the event loop for the GIL.
+        if not self._pending:
+            loop.call_soon(self._hand_over)
+        self._pending.append((work, loop, future))
         return await future
 
+    def _hand_over(self) -> None:
+        pending, self._pending = self._pending, []
+        self._queue.put(pending)
+
     def close(self) -> None:
+        if self._pending:
+            self._hand_over()
         self._queue.put(None)
         self._thread.join(timeout=30)
         self._conn.close()
@@ -63,21 +74,24 @@ class SqliteExecutor:
             first = self._queue.get()
             if first is None:
                 return
-            group = [first]
+            group = list(first)
+            stop = False
             while len(group) < MAX_GROUP:
                 try:
-                    item = self._queue.get_nowait()
+                    more = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is None:
-                    self._queue.put(None)  # finish this group, then stop
+                if more is None:
+                    stop = True  # finish this group, then stop
                     break
-                group.append(item)
+                group.extend(more)
             if self._transactional:
                 results = self._run_group(group)
             else:
                 results = [self._run_one(work) for work, _, _ in group]
             self._resolve(group, results)
+            if stop:
+                return
 
     def _run_one(self, work: Work) -> tuple[bool, Any]:
         try:
