@@ -19,12 +19,17 @@ import orjson
 
 from smsgrid.api.hmac_auth import authorization_header
 from smsgrid.testing import SmsgridProcess, WebhookSink
+from smsgrid.testing import plugin as _plugin
 
 SENDER = "+18005550100"
 OTHER_SENDER = "+18005550101"
 SEND_PATH = "/sms?api-version=2021-03-07"
 REPORT_EVENT = "Microsoft.Communication.SMSDeliveryReportReceived"
 RECEIVED_EVENT = "Microsoft.Communication.SMSReceived"
+
+# The same helpers the pytest plugin gives applications; the scenarios use them under these names.
+subscribe = _plugin.subscribe
+close_sdk_client = _plugin.close_sms_client
 
 
 def http_date(offset_seconds: float = 0.0) -> str:
@@ -97,21 +102,6 @@ def sdk_client(server: SmsgridProcess, *, retry_total: int = 3) -> Any:
     return SmsClient.from_connection_string(
         server.connection_string, connection_verify=str(server.cert_path), retry_total=retry_total
     )
-
-
-def close_sdk_client(client: Any) -> None:
-    # SmsClient 1.1.0 has no close(); close its pipeline so the TLS connection ends before the server stops.
-    client._sms_service_client.close()
-
-
-def subscribe(server: SmsgridProcess, name: str, url: str, **properties: Any) -> dict[str, Any]:
-    """PUT an event subscription; returns the answer (raises on a non-2xx)."""
-    body = {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": url}}, **properties}
-    with server.admin() as admin:
-        response = admin.put(f"/admin/subscriptions/{name}", json=body)
-    response.raise_for_status()
-    answer: dict[str, Any] = response.json()
-    return answer
 
 
 def admin_get(server: SmsgridProcess, path: str, **params: Any) -> Any:

@@ -59,7 +59,12 @@ class Runtime:
         clock = Clock(settings.time_scale)
         metrics = Metrics()
         registry = SubscriptionRegistry()
-        transport = HttpTransport(timeout_seconds=settings.delivery.timeout_seconds)
+        # Many subscriptions to one host share its connections (hundreds of sockets to one receiver cost more
+        # than they bring); twice one endpoint's concurrency, so a hanging subscription cannot take them all.
+        transport = HttpTransport(
+            timeout_seconds=settings.delivery.timeout_seconds,
+            connections_per_host=2 * settings.delivery.max_concurrency_per_endpoint,
+        )
         topic = resource_topic(
             settings.resource.subscription_id, settings.resource.resource_group, settings.resource.name
         )

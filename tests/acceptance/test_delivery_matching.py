@@ -18,7 +18,7 @@ from azure.communication.sms import SmsClient
 from azure.core.credentials import AzureKeyCredential
 
 from smsgrid.testing import SmsgridProcess, WebhookSink, start_smsgrid
-from smsgrid.testing.plugin import inbound, subscribe
+from smsgrid.testing.plugin import close_sms_client, inbound, subscribe
 
 HANDSET = "+14255550123"
 SMS_RECEIVED = "Microsoft.Communication.SMSReceived"
@@ -132,7 +132,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
                 assert sent.successful
                 ids[label] = sent.message_id
         finally:
-            client._sms_service_client.close()
+            close_sms_client(client)
         # Every event goes to the unfiltered subscription; once it has them all, all are routed and committed.
         every = set(ids.values())
         sinks["no-filter"].wait_for(lambda s: every <= {e.id for e in s.events()}, timeout=20.0)

@@ -24,6 +24,7 @@ from azure.core.exceptions import HttpResponseError
 from smsgrid.config import WELL_KNOWN_ACCESS_KEY
 from smsgrid.sms import parse_message_id
 from smsgrid.testing import SmsgridProcess, WebhookSink, start_smsgrid
+from smsgrid.testing.plugin import close_sms_client
 from tests.support_sms import (
     SENDER,
     admin_message,
@@ -87,7 +88,7 @@ def test_sync_and_async_clients_over_plain_http(sms_server: SmsgridProcess, sms_
     try:
         [sync_result] = client.send(from_=SENDER, to="+14255550004", message="plain", enable_delivery_report=True)
     finally:
-        client._sms_service_client.close()
+        close_sms_client(client)
     _assert_accepted(sync_result, "+14255550004")
 
     async def send() -> Any:
@@ -228,7 +229,7 @@ def test_connection_string_command_prints_a_string_the_sdk_can_use(sms_server: S
     try:
         [result] = client.send(from_=SENDER, to="+14255550012", message="from the printed string")
     finally:
-        client._sms_service_client.close()
+        close_sms_client(client)
     _assert_accepted(result, "+14255550012")
 
 
@@ -243,7 +244,7 @@ def test_serve_is_ready_and_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
         _assert_accepted(result, "+14255550013")
         code = process.stop(signal.SIGTERM)
     finally:
-        client._sms_service_client.close()
+        close_sms_client(client)
         process.stop(signal.SIGKILL)
     assert code == 0, process.log()
 

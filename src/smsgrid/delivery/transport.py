@@ -28,14 +28,17 @@ class HttpResult:
 
 
 class HttpTransport:
-    def __init__(self, *, timeout_seconds: float = 30.0) -> None:
+    def __init__(self, *, timeout_seconds: float = 30.0, connections_per_host: int = 64) -> None:
         self.timeout_seconds = timeout_seconds
+        self.connections_per_host = connections_per_host
         self._default_timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60, ssl=False)
+            connector = aiohttp.TCPConnector(
+                limit=0, limit_per_host=self.connections_per_host, keepalive_timeout=60, ssl=False
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),

@@ -69,8 +69,12 @@ def sms_client(smsgrid_server: SmsgridProcess) -> Iterator[Any]:
     try:
         yield client
     finally:
-        # SmsClient 1.1.0 has no close(); close its pipeline so the TLS connection ends before the server stops.
-        client._sms_service_client.close()
+        close_sms_client(client)
+
+
+def close_sms_client(client: Any) -> None:
+    """SmsClient 1.1.0 has no close(); close its pipeline so its TLS connection ends before the server stops."""
+    client._sms_service_client.close()
 
 
 def subscribe(server: SmsgridProcess, name: str, url: str, **properties: Any) -> dict[str, Any]:
