@@ -367,18 +367,17 @@ class SqliteStore:
 
 
 def _accept_one(conn: sqlite3.Connection, m: OutgoingMessage) -> AcceptResult:
-    if m.repeatability_request_id is not None:
+    if not _insert_outgoing(conn, m, status="accepted", once=True):
         found = conn.execute(q.MESSAGE_BY_REPEATABILITY, (m.repeatability_request_id,)).fetchone()
-        if found is not None:
-            return AcceptResult(found[0], repeated=True)
-    _insert_outgoing(conn, m, status="accepted")
+        return AcceptResult(found[0], repeated=True)
     conn.execute(q.INSERT_CARRIER_JOB, (m.message_id, m.plan.due_at, common.plan_json(m.plan)))
     return AcceptResult(m.message_id, repeated=False)
 
 
-def _insert_outgoing(conn: sqlite3.Connection, m: OutgoingMessage, *, status: str) -> None:
-    conn.execute(
-        q.INSERT_MESSAGE,
+def _insert_outgoing(conn: sqlite3.Connection, m: OutgoingMessage, *, status: str, once: bool = False) -> bool:
+    """Insert; with `once`, a message whose repeatabilityRequestId is already stored is not (returns False)."""
+    cursor = conn.execute(
+        q.INSERT_MESSAGE_ONCE if once else q.INSERT_MESSAGE,
         (
             m.message_id,
             "outgoing",
@@ -396,6 +395,7 @@ def _insert_outgoing(conn: sqlite3.Connection, m: OutgoingMessage, *, status: st
             m.created_at,
         ),
     )
+    return cursor.rowcount == 1
 
 
 def _insert_inbound(conn: sqlite3.Connection, m: InboundMessage) -> None:

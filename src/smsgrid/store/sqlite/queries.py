@@ -5,6 +5,8 @@ INSERT INTO messages (message_id, direction, from_number, to_number, body, encod
                       delivery_report, repeatability_request_id, status, status_code, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
+# A repeated repeatabilityRequestId inserts nothing; then the first message is looked up (the rare case).
+INSERT_MESSAGE_ONCE = INSERT_MESSAGE.rstrip() + "\nON CONFLICT (repeatability_request_id) DO NOTHING\n"
 MESSAGE_BY_REPEATABILITY = "SELECT message_id FROM messages WHERE repeatability_request_id = ?"
 INSERT_CARRIER_JOB = "INSERT INTO carrier_jobs (message_id, due_at, plan) VALUES (?, ?, ?)"
 CLAIM_CARRIER_JOBS = """
