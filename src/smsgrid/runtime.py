@@ -45,7 +45,6 @@ class Runtime:
     engine: DeliveryEngine
     carrier: CarrierSimulator
     dispatch: bool = True
-    _started: bool = field(default=False, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
     _subscriptions_changed: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
@@ -129,7 +128,6 @@ class Runtime:
             self._background(run_retention(self.store, self.clock, self.settings.store.retention_days))
         if self.store.dialect != "sqlite":
             self._background(self._follow_subscriptions())
-        self._started = True
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         self._tasks.append(asyncio.create_task(work))

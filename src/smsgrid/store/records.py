@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -132,9 +132,3 @@ class SubscriptionRecord:
     validation_deadline: float | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    items: list[dict[str, Any]] = field(default_factory=list)
-    next_cursor: str | None = None

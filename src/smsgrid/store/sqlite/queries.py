@@ -38,7 +38,6 @@ RETURNING delivery_id, event_seq, attempts, published_at
 """
 EVENT_ITEMS = "SELECT seq, item FROM events WHERE seq IN ({marks})"
 NEXT_DELIVERY_DUE = "SELECT min(due_at) FROM deliveries WHERE subscription = ? AND state = 'pending'"
-PENDING_SUBSCRIPTIONS = "SELECT DISTINCT subscription FROM deliveries WHERE state = 'pending'"
 RELEASE_CLAIMS = "UPDATE deliveries SET due_at = ?, claimed = 0 WHERE state = 'pending' AND claimed = 1"
 RELEASE_CARRIER_CLAIMS = """
 UPDATE carrier_jobs SET due_at = json_extract(plan, '$.due_at') WHERE due_at > json_extract(plan, '$.due_at')
