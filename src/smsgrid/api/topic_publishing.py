@@ -70,7 +70,10 @@ def parse_sas_expiry(text: str) -> datetime | None:
     text = text.strip()
     moment: datetime | None = None
     if text.replace(".", "", 1).isdigit():
-        return datetime.fromtimestamp(float(text), UTC)
+        try:
+            return datetime.fromtimestamp(float(text), UTC)
+        except (ValueError, OverflowError, OSError):  # "²", or a year past 9999: not a readable expiry
+            return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
