@@ -26,14 +26,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from benchmarks.run import Receiver, receiver
 from smsgrid.testing.plugin import subscribe
 from smsgrid.testing.process import SmsgridProcess, free_port
 
@@ -43,40 +39,6 @@ CONFIG = "[carrier]\ndelay_ms = 0\n"
 RECIPIENTS_PER_REQUEST = 10
 CONCURRENCY = 32
 READY_SECONDS = 60.0
-
-
-@dataclass
-class Receiver:
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/events"
-
-    def stats(self) -> dict[str, Any]:
-        answer: dict[str, Any] = httpx.get(f"http://127.0.0.1:{self.port}/stats", timeout=30).json()
-        return answer
-
-    def reset(self) -> None:
-        httpx.post(f"http://127.0.0.1:{self.port}/control", json={"reset": True, "status": 200}, timeout=10)
-
-
-@contextmanager
-def receiver() -> Iterator[Receiver]:
-    port = free_port()
-    proc = subprocess.Popen([PY, "-m", "benchmarks.receiver", "--port", str(port)], cwd=ROOT.parent)
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/stats", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        yield Receiver(port)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def start_process(command: str, data_dir: Path, args: list[str]) -> subprocess.Popen[bytes]:
@@ -132,7 +94,7 @@ def drain(rx: Receiver, expected: int, timeout: float) -> dict[str, Any]:
 def run_setup(name: str, rx: Receiver, sends: int, db_url: str | None, workers: int, root: Path) -> dict[str, Any]:
     """Accept `sends` messages through an API-only process, then time how fast the dispatchers drain them."""
     folder = root / name
-    rx.reset()
+    rx.control(reset=True, status=200)
     db_args = ["--db", db_url] if db_url else []
     front = api(folder / "api", [*db_args, "--no-dispatch"])
     try:
