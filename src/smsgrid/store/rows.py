@@ -7,11 +7,29 @@ from typing import Any
 import orjson
 
 from smsgrid.events.timestamps import Timestamp
-from smsgrid.store.records import CarrierJob, CarrierPlan, SubscriptionRecord
+from smsgrid.store.records import CarrierJob, CarrierPlan, InboundMessage, OutgoingMessage, SubscriptionRecord
 
 
 def iso(epoch: float | None) -> str | None:
     return None if epoch is None else Timestamp.from_epoch_seconds(epoch).format()
+
+
+def outgoing_message_row(m: OutgoingMessage, *, status: str) -> tuple[Any, ...]:
+    """The INSERT_MESSAGE parameters of an outgoing message (both dialects: same columns, same order)."""
+    return (m.message_id, "outgoing", m.from_number, m.to_number, m.body, m.encoding, m.segments, m.tag,
+            m.delivery_report, m.repeatability_request_id, status, None, m.created_at, m.created_at)  # fmt: skip
+
+
+def inbound_message_row(m: InboundMessage) -> tuple[Any, ...]:
+    """The INSERT_MESSAGE parameters of an inbound message."""
+    return (m.message_id, "incoming", m.from_number, m.to_number, m.body, m.encoding, m.segments, None,
+            False, None, "received", None, m.created_at, m.created_at)  # fmt: skip
+
+
+def subscription_row(record: SubscriptionRecord) -> tuple[Any, ...]:
+    """The UPSERT_SUBSCRIPTION parameters (the spec as JSON text)."""
+    return (record.name, orjson.dumps(record.spec).decode(), record.provisioning_state, record.validation_code,
+            record.validation_deadline, record.created_at, record.updated_at)  # fmt: skip
 
 
 def plan_json(plan: CarrierPlan) -> str:

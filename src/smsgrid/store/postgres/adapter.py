@@ -355,16 +355,7 @@ class PostgresStore:
 
     async def put_subscription(self, record: SubscriptionRecord) -> None:
         async def work(tx: Transaction) -> None:
-            await tx.conn.execute(
-                q.UPSERT_SUBSCRIPTION,
-                record.name,
-                orjson.dumps(record.spec).decode(),
-                record.provisioning_state,
-                record.validation_code,
-                record.validation_deadline,
-                record.created_at,
-                record.updated_at,
-            )
+            await tx.conn.execute(q.UPSERT_SUBSCRIPTION, *common.subscription_row(record))
             tx.notify(q.CHANNEL_SUBSCRIPTIONS)
 
         await self._write(work)
@@ -495,14 +486,6 @@ def _accept_args(m: OutgoingMessage) -> tuple[Any, ...]:
     )
 
 
-def _message_args(
-    m: OutgoingMessage | InboundMessage, *, direction: str, status: str, tag: str | None, report: bool
-) -> tuple[Any, ...]:
-    repeatability = m.repeatability_request_id if isinstance(m, OutgoingMessage) else None
-    return (m.message_id, direction, m.from_number, m.to_number, m.body, m.encoding, m.segments, tag, report,
-            repeatability, status, None, m.created_at, m.created_at)  # fmt: skip
-
-
 async def _insert_inbound(
     tx: Transaction, messages: Sequence[InboundMessage], *, events: Sequence[NewEvent] | None = None
 ) -> None:
@@ -514,7 +497,7 @@ async def _insert_inbound(
     if messages:
         await conn.executemany(
             q.INSERT_MESSAGE,
-            [_message_args(m, direction="incoming", status="received", tag=None, report=False) for m in messages],
+            [common.inbound_message_row(m) for m in messages],
         )
     for m in messages:
         # The handset texts our number: the opt-out is "this sender (our number) may not text that handset".
@@ -527,10 +510,7 @@ async def _insert_inbound(
     if replies:
         await conn.executemany(
             q.INSERT_MESSAGE,
-            [
-                _message_args(r, direction="outgoing", status="delivered", tag=r.tag, report=r.delivery_report)
-                for r in replies
-            ],
+            [common.outgoing_message_row(r, status="delivered") for r in replies],
         )
 
 

@@ -236,18 +236,7 @@ class SqliteStore:
 
     async def put_subscription(self, record: SubscriptionRecord) -> None:
         def work(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                q.UPSERT_SUBSCRIPTION,
-                (
-                    record.name,
-                    orjson.dumps(record.spec).decode(),
-                    record.provisioning_state,
-                    record.validation_code,
-                    record.validation_deadline,
-                    record.created_at,
-                    record.updated_at,
-                ),
-            )
+            conn.execute(q.UPSERT_SUBSCRIPTION, common.subscription_row(record))
 
         await self._writer.submit(work)
 
@@ -377,47 +366,13 @@ def _accept_one(conn: sqlite3.Connection, m: OutgoingMessage) -> AcceptResult:
 def _insert_outgoing(conn: sqlite3.Connection, m: OutgoingMessage, *, status: str, once: bool = False) -> bool:
     """Insert; with `once`, a message whose repeatabilityRequestId is already stored is not (returns False)."""
     cursor = conn.execute(
-        q.INSERT_MESSAGE_ONCE if once else q.INSERT_MESSAGE,
-        (
-            m.message_id,
-            "outgoing",
-            m.from_number,
-            m.to_number,
-            m.body,
-            m.encoding,
-            m.segments,
-            m.tag,
-            int(m.delivery_report),
-            m.repeatability_request_id,
-            status,
-            None,
-            m.created_at,
-            m.created_at,
-        ),
+        q.INSERT_MESSAGE_ONCE if once else q.INSERT_MESSAGE, common.outgoing_message_row(m, status=status)
     )
     return cursor.rowcount == 1
 
 
 def _insert_inbound(conn: sqlite3.Connection, m: InboundMessage) -> None:
-    conn.execute(
-        q.INSERT_MESSAGE,
-        (
-            m.message_id,
-            "incoming",
-            m.from_number,
-            m.to_number,
-            m.body,
-            m.encoding,
-            m.segments,
-            None,
-            0,
-            None,
-            "received",
-            None,
-            m.created_at,
-            m.created_at,
-        ),
-    )
+    conn.execute(q.INSERT_MESSAGE, common.inbound_message_row(m))
     # The handset texts our number: the opt-out is "this sender (our number) may not text that handset".
     if m.opt_change == "out":
         conn.execute(q.OPTOUT_ADD, (m.to_number, m.from_number, m.created_at))
