@@ -10,6 +10,7 @@ import base64
 import binascii
 import os
 import tomllib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,12 @@ from smsgrid.errors import ConfigError, InvalidPhoneNumberError, Problem
 WELL_KNOWN_ACCESS_KEY = base64.b64encode(b"smsgrid-well-known-dev-key-32byt").decode()
 DEFAULT_PHONE_NUMBERS = ("+18005550100", "+18005550101")
 CARRIER_OUTCOMES = ("Delivered", "Failed", "NoReport")
+# The offline Entra ID issuer's documented defaults (docs/entra.md): a tenant, and one well-known development
+# application that exists only while nothing else is configured and the access key is the well-known one too
+# (published, so it must not open a server whose owner set a key of their own).
+WELL_KNOWN_TENANT_ID = "00000000-5e55-4000-8000-000000000000"
+WELL_KNOWN_CLIENT_ID = "00000000-5e55-4000-8000-000000000001"
+WELL_KNOWN_CLIENT_SECRET = "smsgrid-well-known-dev-client-secret"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +88,29 @@ class ServerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EntraApplication:
+    """One `[[entra.applications]]` entry: an app registration that may use the client-credentials grant."""
+
+    client_id: str
+    client_secret: str = field(repr=False)  # never shown back: not in logs, answers or the UI
+
+
+@dataclass(frozen=True, slots=True)
+class EntraSettings:
+    """`[entra]`: the offline Microsoft Entra ID issuer (docs/entra.md)."""
+
+    tenant_id: str = WELL_KNOWN_TENANT_ID
+    applications: tuple[EntraApplication, ...] = (EntraApplication(WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET),)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     resource: ResourceSettings = field(default_factory=ResourceSettings)
     carrier: CarrierSettings = field(default_factory=CarrierSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    entra: EntraSettings = field(default_factory=EntraSettings)
     # Raw subscription bodies from the config file; validated by the delivery subsystem at start.
     subscriptions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     data_dir: Path = Path(".smsgrid")
@@ -226,6 +250,54 @@ def _server(raw: Mapping[str, Any], problems: list[Problem]) -> ServerSettings:
     return ServerSettings(header_timeout_seconds=float(seconds))
 
 
+def _guid(value: Any, path: str, problems: list[Problem]) -> str | None:
+    """Entra tenant and application ids are GUIDs; kept in the canonical lower-case form."""
+    if isinstance(value, str) and len(value) == 36:
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
+    problems.append(Problem(path, "must be a GUID such as 00000000-5e55-4000-8000-000000000000"))
+    return None
+
+
+def _entra(raw: Mapping[str, Any], access_key: str, problems: list[Problem]) -> EntraSettings:
+    unknown = set(raw) - {"tenant_id", "applications"}
+    problems.extend(Problem(f"entra.{key}", "unknown key; expected tenant_id or applications") for key in unknown)
+    tenant = WELL_KNOWN_TENANT_ID
+    if "tenant_id" in raw:
+        tenant = _guid(raw["tenant_id"], "entra.tenant_id", problems) or tenant
+    raw_apps = raw.get("applications", [])
+    if not isinstance(raw_apps, list):
+        problems.append(Problem("entra.applications", "must be an array of tables ([[entra.applications]])"))
+        raw_apps = []
+    apps: list[EntraApplication] = []
+    for i, app in enumerate(raw_apps):
+        path = f"entra.applications[{i}]"
+        if not isinstance(app, dict):
+            problems.append(Problem(path, "must be a table with client_id and client_secret"))
+            continue
+        problems.extend(
+            Problem(f"{path}.{key}", "unknown key; expected client_id or client_secret")
+            for key in set(app) - {"client_id", "client_secret"}
+        )
+        client_id = _guid(app.get("client_id"), f"{path}.client_id", problems)
+        secret = app.get("client_secret")
+        if not isinstance(secret, str) or not secret:
+            # The secret itself is never echoed, not even in a configuration problem.
+            problems.append(Problem(f"{path}.client_secret", "must be a non-empty string"))
+            continue
+        if client_id is None:
+            continue
+        if any(known.client_id == client_id for known in apps):
+            problems.append(Problem(f"{path}.client_id", f"{client_id} is listed twice"))
+            continue
+        apps.append(EntraApplication(client_id, secret))
+    if not raw_apps and access_key == WELL_KNOWN_ACCESS_KEY:
+        return EntraSettings(tenant_id=tenant)  # the well-known development application
+    return EntraSettings(tenant_id=tenant, applications=tuple(apps))
+
+
 def load_settings(
     config_file: Path | None = None,
     *,
@@ -245,9 +317,9 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("configuration", [Problem(str(config_file), f"not valid TOML: {exc}")]) from exc
     problems: list[Problem] = []
-    unknown = set(raw) - {"resource", "carrier", "delivery", "store", "server", "subscriptions"}
+    unknown = set(raw) - {"resource", "carrier", "delivery", "store", "server", "entra", "subscriptions"}
     problems.extend(
-        Problem(key, "unknown section; expected resource, carrier, delivery, store, server or subscriptions")
+        Problem(key, "unknown section; expected resource, carrier, delivery, store, server, entra or subscriptions")
         for key in unknown
     )
     resource = _resource(_table(raw, "resource", problems), env, problems)
@@ -255,6 +327,7 @@ def load_settings(
     delivery = _delivery(_table(raw, "delivery", problems), problems)
     store = _store(_table(raw, "store", problems), problems)
     server = _server(_table(raw, "server", problems), problems)
+    entra = _entra(_table(raw, "entra", problems), resource.access_key, problems)
     subscriptions = _table(raw, "subscriptions", problems)
     scale = 1.0 if time_scale is None else time_scale
     if not scale > 0:
@@ -267,6 +340,7 @@ def load_settings(
         delivery=delivery,
         store=store,
         server=server,
+        entra=entra,
         subscriptions={k: v for k, v in subscriptions.items() if isinstance(v, dict)},
         data_dir=data_dir or Path(env.get("SMSGRID_DATA_DIR", ".smsgrid")),
         db_url=db_url or env.get("SMSGRID_DB") or None,

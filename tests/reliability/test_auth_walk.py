@@ -36,6 +36,11 @@ PUBLIC: dict[tuple[str, str], str] = {
     "credential (end-point-validation-event-grid-events-schema)",
     ("GET", "/login"): "the login form itself",
     ("POST", "/login"): "checks the key it is given",
+    ("GET", "/{tenant}/v2.0/.well-known/openid-configuration"): "the Entra issuer's OpenID discovery document, "
+    "public as Entra's (docs/entra.md); names endpoints only",
+    ("GET", "/{tenant}/discovery/v2.0/keys"): "the Entra issuer's public signing keys (JWKS), public by design",
+    ("POST", "/{tenant}/oauth2/v2.0/token"): "the Entra token endpoint: checks the client secret it is given",
+    ("GET", "/{tenant}/oauth2/v2.0/authorize"): "answers only that user sign-in is not offered",
 }
 PUBLIC_MOUNTS = {"/ui/static": "CSS and the vendored htmx; no data"}
 

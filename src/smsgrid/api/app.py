@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsgrid.api import admin, data_plane, openapi, topic_publishing
 from smsgrid.api.responses import error_response, json_response
+from smsgrid.entra import EntraIssuer
+from smsgrid.entra import routes as entra_routes
 from smsgrid.errors import AuthenticationError, RequestError, StoreUnavailableError
 from smsgrid.runtime import Runtime
 from smsgrid.store.outage_log import OutageLog
@@ -88,6 +90,7 @@ def create_app(runtime: Runtime, extra_routes: list[BaseRoute] | None = None) ->
         *openapi.routes,
         *topic_publishing.routes,
         *(extra_routes or []),
+        *entra_routes.routes,
     ]
     outage = OutageLog(log, "API", "sends and other writes are answered 503, reads still work")
     app = Starlette(
@@ -102,6 +105,7 @@ def create_app(runtime: Runtime, extra_routes: list[BaseRoute] | None = None) ->
         },
     )
     app.state.runtime = runtime
+    app.state.entra = EntraIssuer(runtime.settings.entra, runtime.settings.data_dir)
     app.state.store_outage = outage
     return app
 

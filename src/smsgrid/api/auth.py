@@ -1,4 +1,5 @@
-"""Who may call: the data plane needs the ACS HMAC signature; the admin API takes it or `Bearer <access key>`."""
+"""Who may call: the data plane needs the ACS HMAC signature or an Entra token of smsgrid's issuer; the admin API
+takes the HMAC or `Bearer <access key>`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from starlette.requests import Request
 
 from smsgrid.api.hmac_auth import verify
+from smsgrid.entra import EntraIssuer
 from smsgrid.errors import AuthenticationError
 
 
@@ -29,6 +31,19 @@ def require_hmac(request: Request, body: bytes, key: bytes) -> None:
     )
     if failure is not None:
         raise AuthenticationError(failure.reason)
+
+
+async def require_data_plane_caller(request: Request, body: bytes, key: bytes, audience: str) -> None:
+    """HMAC with the access key, or `Authorization: Bearer <token>` from this smsgrid's Entra issuer for
+    `audience` — the two ways ACS authenticates a data-plane call (SDK: AzureKeyCredential or TokenCredential)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        issuer: EntraIssuer = request.app.state.entra
+        reason = await issuer.check_bearer(token.strip(), audience)
+        if reason is not None:
+            raise AuthenticationError(reason)
+        return
+    require_hmac(request, body, key)
 
 
 def require_admin(request: Request, body: bytes, key: bytes, access_key: str) -> None:

@@ -1,4 +1,4 @@
-"""The ACS SMS data plane (SPEC §2): send, opt-outs, delivery-report lookup. HMAC on every call."""
+"""The ACS SMS data plane (SPEC §2): send, opt-outs, delivery-report lookup. HMAC or an Entra token on every call."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from smsgrid.api.auth import require_hmac
+from smsgrid.api.auth import require_data_plane_caller
 from smsgrid.api.responses import json_response, problem_response, read_body
+from smsgrid.entra import COMMUNICATION_AUDIENCE
 from smsgrid.errors import InvalidPhoneNumberError, RequestError
 from smsgrid.messaging.send_request import (
     DELIVERY_REPORT_API_VERSIONS,
@@ -25,7 +26,7 @@ from smsgrid.sms import ACS_INVALID_FROM, ACS_INVALID_TO, MAX_RECIPIENTS, parse_
 
 async def _signed_body(request: Request, runtime: Runtime) -> bytes:
     body = await read_body(request)
-    require_hmac(request, body, runtime.key_bytes)
+    await require_data_plane_caller(request, body, runtime.key_bytes, COMMUNICATION_AUDIENCE)
     return body
 
 

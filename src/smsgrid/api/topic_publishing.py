@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from smsgrid.api.responses import MAX_BODY_BYTES, error_response, read_body
+from smsgrid.entra import EVENT_GRID_AUDIENCE, EntraIssuer
 from smsgrid.errors import Problem, RequestError
 from smsgrid.events.timestamps import Timestamp
 from smsgrid.runtime import Runtime
@@ -243,9 +244,16 @@ def check_api_version(value: str | None) -> None:
 async def publish_events(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     # Authorisation first, from the headers alone, so an unauthorised caller cannot make us read 1 MB.
-    denied = check_publisher(
-        request.headers, access_key=runtime.settings.resource.access_key, path=request.url.path, now=time.time()
-    )
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        # EventGridPublisherClient(endpoint, TokenCredential): an Entra token for Event Grid (docs/entra.md).
+        issuer: EntraIssuer = request.app.state.entra
+        reason = await issuer.check_bearer(token.strip(), EVENT_GRID_AUDIENCE)
+        denied = Denied(reason) if reason is not None else None
+    else:
+        denied = check_publisher(
+            request.headers, access_key=runtime.settings.resource.access_key, path=request.url.path, now=time.time()
+        )
     if denied is not None:
         return error_response(401, "Unauthorized", denied.reason)
     check_api_version(request.query_params.get("api-version"))
