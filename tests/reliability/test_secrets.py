@@ -1,6 +1,7 @@
-"""Secrets stay secret (SECURITY.md): the access key, a secret delivery attribute, a Standard Webhooks secret and a
-token in a webhook URL's query never appear in the server's log, in an API answer or in a UI page. And no event is
-delivered to an endpoint that has not passed its handshake (SPEC §3).
+"""Secrets stay secret (SECURITY.md): the access key, a secret delivery attribute, a Standard Webhooks secret, a
+token in a webhook URL's query and an Entra application's client secret (docs/entra.md) never appear in the
+server's log, in an API answer or in a UI page. And no event is delivered to an endpoint that has not passed its
+handshake (SPEC §3).
 
 The one place the access key is printed on purpose is the start-up banner (`smsgrid serve` prints the connection
 string and the one-click login URL, SPEC §4): the test allows it there and nowhere else.
@@ -26,11 +27,15 @@ ACCESS_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 ATTRIBUTE_SECRET = "attr-" + secrets.token_hex(16)
 WEBHOOKS_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 URL_TOKEN = "tok" + secrets.token_hex(16)
+ENTRA_TENANT = "3f1a6c2e-8b5d-4e7f-9a0b-1c2d3e4f5a6b"
+ENTRA_CLIENT = "b7e6d5c4-b3a2-4918-8f7e-6d5c4b3a2918"
+ENTRA_SECRET = "entra-" + secrets.token_hex(16)
 SECRETS = {
     "access key": ACCESS_KEY,
     "secret attribute": ATTRIBUTE_SECRET,
     "standard webhooks secret": WEBHOOKS_SECRET.removeprefix("whsec_"),
     "webhook URL token": URL_TOKEN,
+    "Entra client secret": ENTRA_SECRET,
 }
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
 
@@ -38,13 +43,19 @@ LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
 @pytest.fixture(scope="module")
 def secret_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsgridProcess]:
     """A server with its own access key (the well-known dev key is public by design, so it proves nothing)."""
+    config = tmp_path_factory.mktemp("secret-config") / "smsgrid.toml"
+    config.write_text(
+        f'[entra]\ntenant_id = "{ENTRA_TENANT}"\n'
+        f'[[entra.applications]]\nclient_id = "{ENTRA_CLIENT}"\nclient_secret = "{ENTRA_SECRET}"\n',
+        encoding="utf-8",
+    )
     process = SmsgridProcess(
         data_dir=tmp_path_factory.mktemp("secret-smsgrid"),
         port=free_port(),
         tls_port=free_port(),
         access_key=ACCESS_KEY,
         env={"SMSGRID_ACCESS_KEY": ACCESS_KEY},
-        args=("--time-scale", "0.01"),
+        args=("--time-scale", "0.01", "--config", str(config)),
     )
     process.start()
     try:
@@ -80,6 +91,12 @@ def delivered(secret_server: SmsgridProcess) -> Iterator[WebhookSink]:
         with SignedClient(secret_server) as client:
             ids = accepted_ids(client.send(["+14255550123"], "secret test"))
         inbound(secret_server, "+14255550123", "secret test inbound")
+        # The Entra client secret in use: a token with it, and a refusal of a near miss.
+        for secret, status in ((ENTRA_SECRET, 200), (ENTRA_SECRET[:-1] + "x", 401)):
+            form = {"client_id": ENTRA_CLIENT, "client_secret": secret, "grant_type": "client_credentials",
+                    "scope": "https://communication.azure.com//.default"}  # fmt: skip
+            answer = httpx.post(f"{secret_server.base_url}/{ENTRA_TENANT}/oauth2/v2.0/token", data=form)
+            assert answer.status_code == status, answer.text
         sink.wait_for(lambda s: {e.event_id for e in arrivals(s) if e.event_type == REPORT_EVENT} >= set(ids), 20)
         yield sink
 

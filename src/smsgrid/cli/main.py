@@ -138,7 +138,8 @@ def serve(
 
     chosen = _log_format(log_format)
     settings = _settings(config, data_dir, db, time_scale)
-    configure_logging(chosen, secrets=[settings.resource.access_key])
+    client_secrets = [app.client_secret for app in settings.entra.applications]
+    configure_logging(chosen, secrets=[settings.resource.access_key, *client_secrets])
     listen = Listen(host, port, tls_port)
     announce = _log_ready(settings, listen) if chosen == "json" else _announce(settings, listen)
     try:
