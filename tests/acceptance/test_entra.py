@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import jwt
@@ -28,6 +29,8 @@ from azure.identity import ClientSecretCredential, EnvironmentCredential
 from azure.identity.aio import ClientSecretCredential as AsyncClientSecretCredential
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smsgrid.config import WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_TENANT_ID
 from smsgrid.testing import SmsgridProcess, WebhookSink, start_smsgrid
@@ -414,3 +417,53 @@ client_secret = "{SECRET}"
         assert wrong.json()["error_codes"] == [7000215]
         assert SECRET not in wrong.text
     assert SECRET not in process.log()
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+
+form_values = st.text(max_size=40) | st.sampled_from([WELL_KNOWN_CLIENT_ID, ACS_SCOPE, "client_credentials"])
+forms = st.dictionaries(
+    st.sampled_from(["client_id", "client_secret", "scope", "grant_type", "client_assertion", "x"]), form_values
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    form=forms,
+    raw=st.binary(max_size=200),
+    content_type=st.sampled_from(["application/x-www-form-urlencoded", "application/json", "text/plain", ""]),
+    authorization=st.sampled_from(["", "Basic", "Basic !!!", "Basic " + "w4g6w4g=", "Bearer x", "Basic Og=="]),
+    use_raw=st.booleans(),
+)
+def test_any_token_request_is_answered_in_entra_shape_never_5xx(
+    server: SmsgridProcess, form: dict[str, str], raw: bytes, content_type: str, authorization: str, use_raw: bool
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    if authorization:
+        headers["Authorization"] = authorization
+    content = raw if use_raw else urlencode(form).encode()
+    answer = tls_post(server, token_endpoint(server), content=content, headers=headers)
+    assert answer.status_code in (200, 400, 401), answer.text
+    body = answer.json()
+    if answer.status_code == 200:
+        assert body["token_type"] == "Bearer"
+    else:
+        assert isinstance(body["error"], str)
+        assert body["error"]
+        assert body["error_description"].startswith(f"AADSTS{body['error_codes'][0]}: ")
+
+
+def test_an_oversized_token_request_is_413_in_entra_shape(server: SmsgridProcess) -> None:
+    answer = tls_post(server, token_endpoint(server), content=b"a=" + b"b" * 100_000,
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert answer.status_code == 413
+    assert answer.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("authorization", ["Bearer", "Bearer  x", "Bearer a.b.c", "bearer " + "x" * 5000, "Bearer ..."])
+def test_a_malformed_bearer_token_is_401_on_the_data_plane(server: SmsgridProcess, authorization: str) -> None:
+    body = {"from": SENDER, "smsRecipients": [{"to": "+14255550191"}], "message": "malformed"}
+    answer = tls_post(server, "/sms", params={"api-version": "2021-03-07"}, json=body,
+                      headers={"Authorization": authorization})  # fmt: skip
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"]["code"] == "Denied"

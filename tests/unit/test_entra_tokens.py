@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import stat
 from pathlib import Path
 
@@ -236,3 +237,30 @@ client_secret = ""
     }
     assert "first-secret" not in str(raised.value)
     assert "second-secret" not in str(raised.value)
+
+
+# ------------------------------------------------------------------------------------------------ garbage
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def segment(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+@given(st.text(max_size=200))
+def test_any_text_is_refused_not_raised(key: keys.SigningKey, value: str) -> None:
+    assert isinstance(verify(key, value), tokens.TokenRejected)
+
+
+@given(json_values, json_values, st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", max_size=40))
+def test_any_three_json_segments_are_refused_not_raised(
+    key: keys.SigningKey, header: object, payload: object, signature: str
+) -> None:
+    for head in (header, {"alg": "RS256", "kid": key.kid, "extra": header}):
+        verdict = verify(key, f"{segment(head)}.{segment(payload)}.{signature}")
+        assert isinstance(verdict, tokens.TokenRejected)
