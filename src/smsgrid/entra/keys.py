@@ -92,6 +92,10 @@ def load_or_create(data_dir: Path) -> SigningKey:
                 os.link(temporary, path)
             except FileExistsError:
                 pass  # another process published its key first: use that one
+            except OSError:
+                # A file system without hard links: a rename is atomic too, only not exclusive.
+                if not path.exists():
+                    os.replace(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
         pem = path.read_bytes()
