@@ -25,7 +25,7 @@ from azure.communication.sms.aio import SmsClient as AsyncSmsClient
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 from azure.eventgrid import EventGridEvent, EventGridPublisherClient
-from azure.identity import ClientSecretCredential, EnvironmentCredential
+from azure.identity import ClientSecretCredential, DefaultAzureCredential, EnvironmentCredential
 from azure.identity.aio import ClientSecretCredential as AsyncClientSecretCredential
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -130,22 +130,24 @@ def test_the_async_credential_lets_the_async_sdk_send_over_tls(server: SmsgridPr
     assert admin_message(server, result.message_id)["message"] == "async Entra"
 
 
+@pytest.mark.parametrize("kind", [EnvironmentCredential, DefaultAzureCredential])
 def test_environment_credential_reads_the_authority_host_from_the_environment(
-    server: SmsgridProcess, monkeypatch: pytest.MonkeyPatch
+    server: SmsgridProcess, monkeypatch: pytest.MonkeyPatch, kind: type[Any]
 ) -> None:
+    """EnvironmentCredential, and DefaultAzureCredential whose first step it is, with AZURE_AUTHORITY_HOST."""
     monkeypatch.setenv("AZURE_AUTHORITY_HOST", server.tls_url)
     monkeypatch.setenv("AZURE_TENANT_ID", WELL_KNOWN_TENANT_ID)
     monkeypatch.setenv("AZURE_CLIENT_ID", WELL_KNOWN_CLIENT_ID)
     monkeypatch.setenv("AZURE_CLIENT_SECRET", WELL_KNOWN_CLIENT_SECRET)
     # requests (azure-core's default transport) trusts this bundle: smsgrid's certificate, for both clients.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.cert_path))
-    client = SmsClient(server.tls_url, EnvironmentCredential(disable_instance_discovery=True))
+    client = SmsClient(server.tls_url, kind(disable_instance_discovery=True))
     try:
-        [result] = client.send(from_=SENDER, to="+14255550103", message="from the environment")
+        [result] = client.send(from_=SENDER, to="+14255550103", message=f"from the environment: {kind.__name__}")
     finally:
         close_sms_client(client)
     assert result.successful, result.error_message
-    assert admin_message(server, result.message_id)["message"] == "from the environment"
+    assert admin_message(server, result.message_id)["message"] == f"from the environment: {kind.__name__}"
 
 
 def test_the_token_works_on_every_data_plane_operation(server: SmsgridProcess) -> None:
@@ -219,6 +221,16 @@ def test_the_token_verifies_with_pyjwt_against_the_published_jwks(server: Smsgri
     assert claims["sub"] == claims["oid"]
     assert uuid.UUID(claims["oid"])
     assert claims["iat"] <= claims["nbf"] < claims["exp"]
+
+
+def test_the_jwks_publishes_only_the_public_half_and_user_sign_in_is_refused(server: SmsgridProcess) -> None:
+    base = f"{server.tls_url}/{WELL_KNOWN_TENANT_ID}"
+    [jwk] = httpx.get(f"{base}/discovery/v2.0/keys", verify=ssl_context(server)).json()["keys"]
+    assert {jwk["kty"], jwk["use"], jwk["alg"]} == {"RSA", "sig", "RS256"}
+    assert set(jwk) == {"kty", "use", "alg", "kid", "n", "e"}, "no private member (d, p, q, …) is published"
+    authorize = httpx.get(f"{base}/oauth2/v2.0/authorize", params={"response_type": "code"}, verify=ssl_context(server))
+    assert authorize.status_code == 400
+    assert authorize.json()["error"] == "unsupported_response_type"
 
 
 def test_the_token_endpoint_answers_like_entra(server: SmsgridProcess) -> None:
