@@ -245,7 +245,8 @@ async def publish_events(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     # Authorisation first, from the headers alone, so an unauthorised caller cannot make us read 1 MB.
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
+    sas = SAS_KEY_HEADER in request.headers or SAS_TOKEN_HEADER in request.headers
+    if scheme.lower() == "bearer" and not sas:
         # EventGridPublisherClient(endpoint, TokenCredential): an Entra token for Event Grid (docs/entra.md).
         issuer: EntraIssuer = request.app.state.entra
         reason = await issuer.check_bearer(token.strip(), EVENT_GRID_AUDIENCE)
