@@ -202,7 +202,9 @@ _SCHEMA_FAILURE_TYPES = frozenset(
 
 def run_api_fuzz(work_dir: Path, *, examples_per_operation: int = 40) -> FuzzFigures:
     with WebhookSink() as sink:
-        server = start_smsgrid(work_dir / "api-fuzz", config="[carrier]\ndelay_ms = 10\n", time_scale=0.01)
+        server = start_smsgrid(
+            work_dir / "api-fuzz", config="[carrier]\ndelay_ms = 10\n", time_scale=0.01, throttling=False
+        )
         try:
             return fuzz(server, sink.url, examples_per_operation=examples_per_operation)
         finally:

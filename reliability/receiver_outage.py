@@ -136,7 +136,7 @@ def run_receiver_outage(work_dir: Path, *, events: int = 10, dead_letters: int =
         WebhookSink(responder=lambda _: 500) as max_sink,
         TcpGate(sink.url) as gate,
     ):
-        server = start_smsgrid(work_dir / "receiver-outage", config=CONFIG, time_scale=TIME_SCALE)
+        server = start_smsgrid(work_dir / "receiver-outage", config=CONFIG, time_scale=TIME_SCALE, throttling=False)
         try:
             subscribe(server, "outage", gate.url, filter=_message_filter("outage-"))
             subscribe(

@@ -91,7 +91,7 @@ def test_send_receive_messages_and_events(smsgrid_server: SmsgridProcess) -> Non
                        "--timeout", "15", "--json"))  # fmt: skip
     [entry] = tail.json_lines()
     assert (entry["id"], entry["eventType"]) == (incoming_id, RECEIVED)
-    assert entry["event"]["data"]["Message"] == "hello"
+    assert entry["event"]["data"]["message"] == "hello"
 
     listed = _ok(smsgrid(smsgrid_server, "messages", "list", "--json")).json()
     assert {outgoing_id, incoming_id} <= {m["messageId"] for m in listed}
