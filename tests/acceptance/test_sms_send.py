@@ -154,7 +154,8 @@ def test_a_sender_the_resource_does_not_own_is_401_as_on_azure(
     assert raised.value.status_code == 401
     assert raised.value.error is not None
     assert raised.value.error.code == "Unauthorized"
-    reason = raised.value.response.headers["x-smsgrid-reason"]
+    response: Any = raised.value.response
+    reason = response.headers["x-smsgrid-reason"]
     assert repr(sender) in reason
     assert "+18005550100" in reason
     assert messages_with(sms_server, handset) == []
