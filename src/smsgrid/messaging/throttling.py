@@ -20,6 +20,7 @@ from smsgrid.config import ThrottlingSettings
 from smsgrid.sms.senders import Sender, SenderKind
 
 WINDOW_SECONDS = 60.0  # "Timeframe (s)" of every SMS row in ACS's service limits
+_MARGIN = 1e-6
 
 # Every alphanumeric sender ID of a resource shares one window (scope "Per resource").
 _RESOURCE_WIDE = "alphanumeric sender IDs"
@@ -46,12 +47,13 @@ class SlidingWindow:
                 self._taken.append((now, units))
                 self._total += units
             return 0.0
-        # Free the oldest entries until the request fits: it fits once the last of them leaves the window.
+        # Free the oldest entries until the request fits: it fits once the last of them leaves the window
+        # (a microsecond later, so that float rounding of now + wait cannot land just short of it).
         excess = self._total + units - self.limit
         for at, taken in self._taken:
             excess -= taken
             if excess <= 0:
-                return at + self.window - now
+                return at + self.window - now + _MARGIN
         raise AssertionError("unreachable: units <= limit")  # pragma: no cover
 
 
@@ -67,7 +69,7 @@ class Throttled:
     @property
     def retry_after_header(self) -> str:
         """Retry-After takes whole seconds (RFC 9110 §10.2.3): round up, never 0."""
-        return str(max(1, math.ceil(self.retry_after)))
+        return str(max(1, math.ceil(round(self.retry_after, 3))))
 
 
 class SendThrottle:
