@@ -80,14 +80,16 @@ class Messaging:
         if sender is not None:
             return sender
         owned = ", ".join(self.senders)
+        # ascii(): the reason travels in an HTTP header, which takes no raw non-ASCII text.
+        shown = ascii(from_text if len(from_text) <= 64 else from_text[:64] + "...")
         if classify_sender(from_text) is None:
             reason = (
-                f"{from_text!r} is not a sender ACS accepts: an E.164 number (+14255550123), a 5-6 digit "
+                f"{shown} is not a sender ACS accepts: an E.164 number (+14255550123), a 5-6 digit "
                 f"short code or an alphanumeric sender ID (1-11 letters, digits, spaces). Owned: {owned}."
             )
         else:
             reason = (
-                f"{from_text!r} is not a sender of this resource (owned: {owned}); add it to [resource] "
+                f"{shown} is not a sender of this resource (owned: {owned}); add it to [resource] "
                 "phone_numbers, short_codes or alphanumeric_sender_ids in the config."
             )
         log.warning("send refused with 401: %s", reason)
