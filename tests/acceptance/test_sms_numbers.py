@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from azure.communication.sms import SmsClient
 from azure.core.credentials import AzureKeyCredential
@@ -195,3 +196,24 @@ def test_unowned_inbound_receiver_names_the_owned_ones(server: SmsgridProcess) -
     message = refused.json()["error"]["message"]
     assert SHORT_CODE in message
     assert SENDER_ID not in message  # it cannot receive, so it is not offered
+
+
+def test_a_short_code_keeps_an_opt_out_list(server: SmsgridProcess, sink: WebhookSink, client: Any) -> None:
+    # ACS manages opt-outs for short codes (ACS SMS FAQ): STOP to the short code blocks its later messages.
+    handset = "+14255550906"
+    inbound(server, handset, SHORT_CODE, "STOP")
+    wait_for_received(sink, handset, "STOP")
+    [blocked] = client.send(from_=SHORT_CODE, to=handset, message="after STOP", enable_delivery_report=True)
+    report = wait_for_report(sink, blocked.message_id)
+    assert (report.data["deliveryStatus"], report.data["deliveryStatusDetails"]) == (
+        "Failed",
+        "Sender blocked for given recipient.",
+    )
+    check = signed_request(
+        server,
+        "POST",
+        f"/sms/optouts:check?api-version={OPTOUT_API}",
+        orjson.dumps({"from": SHORT_CODE, "recipients": [{"to": handset}]}),
+    )
+    assert check.status_code == 200
+    assert check.json()["value"] == [{"to": handset, "httpStatusCode": 200, "isOptedOut": True}]
