@@ -16,7 +16,7 @@ from smsgrid.events.models import SmsReceivedData, phone_subject, sms_received_e
 from smsgrid.events.timestamps import Timestamp
 from smsgrid.messaging.publishing import EventFactory
 from smsgrid.messaging.send_request import SendRequest
-from smsgrid.messaging.throttling import SendThrottle
+from smsgrid.messaging.throttling import WINDOW_SECONDS, SendThrottle
 from smsgrid.metrics import Metrics
 from smsgrid.sms import (
     ACS_INVALID_TO,
@@ -71,8 +71,7 @@ class Messaging:
             sender = classify_sender(text)
             if sender is not None:  # the config loader already refused anything else
                 self.senders[text] = sender
-        self.owned_numbers = frozenset(resource.phone_numbers)
-        self.throttle = SendThrottle(settings.throttling, window=clock.scaled(60.0))
+        self.throttle = SendThrottle(settings.throttling, window=clock.scaled(WINDOW_SECONDS))  # --time-scale too
 
     def check_sender(self, from_text: str) -> Sender:
         """The resource's sender `from_text`, or 401 as ACS answers (see unauthorized_sender)."""
