@@ -47,7 +47,9 @@ def _dead_letter_destination() -> dict[str, Any]:
 
 
 def _messages(request: ReceivedRequest) -> list[str]:
-    return [str((item.get("data") or {}).get("Message", "")) for item in orjson.loads(request.body)]
+    # camelCase by default, PascalCase with [resource] data_casing = "pascal"
+    datas = [item.get("data") or {} for item in orjson.loads(request.body)]
+    return [str(data.get("message", data.get("Message", ""))) for data in datas]
 
 
 def outage_responder(request: ReceivedRequest) -> int:
