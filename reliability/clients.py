@@ -140,7 +140,9 @@ def arrivals(sink: WebhookSink) -> list[Arrival]:
         count = int(request.headers.get("aeg-delivery-count", "0"))
         for item in orjson.loads(request.body):
             data = item.get("data") or {}
-            out.append(Arrival(item["id"], item["eventType"], count, data.get("Message"), request.at))
+            # camelCase by default, PascalCase with [resource] data_casing = "pascal"
+            text = data.get("message", data.get("Message"))
+            out.append(Arrival(item["id"], item["eventType"], count, text, request.at))
     return out
 
 

@@ -170,7 +170,9 @@ def run_crash_loop(
     ledger = _Ledger()
     with WebhookSink() as sink:
         extra = ("--db", db_url) if db_url else ()
-        server = start_smsgrid(work_dir / "crash-loop", config=CONFIG, time_scale=TIME_SCALE, args=extra)
+        server = start_smsgrid(
+            work_dir / "crash-loop", config=CONFIG, time_scale=TIME_SCALE, args=extra, throttling=False
+        )
         try:
             subscribe(server, "crash-loop", sink.url)
             threads = [

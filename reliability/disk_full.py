@@ -142,7 +142,9 @@ def run_disk_full(work_dir: Path, *, size_mb: int = 8, full_seconds: float = 1.5
     mount_point = work_dir / "db-filesystem"
     with small_filesystem(mount_point, size_mb), WebhookSink() as sink:
         database = mount_point / "smsgrid.db"
-        server = start_smsgrid(work_dir / "disk-full", config=CONFIG, args=("--db", f"sqlite:///{database}"))
+        server = start_smsgrid(
+            work_dir / "disk-full", config=CONFIG, args=("--db", f"sqlite:///{database}"), throttling=False
+        )
         ledger = _FullLedger()
         try:
             subscribe(server, "disk-full", sink.url)

@@ -47,7 +47,9 @@ def _dead_letter_destination() -> dict[str, Any]:
 
 
 def _messages(request: ReceivedRequest) -> list[str]:
-    return [str((item.get("data") or {}).get("Message", "")) for item in orjson.loads(request.body)]
+    # camelCase by default, PascalCase with [resource] data_casing = "pascal"
+    datas = [item.get("data") or {} for item in orjson.loads(request.body)]
+    return [str(data.get("message", data.get("Message", ""))) for data in datas]
 
 
 def outage_responder(request: ReceivedRequest) -> int:
@@ -136,7 +138,7 @@ def run_receiver_outage(work_dir: Path, *, events: int = 10, dead_letters: int =
         WebhookSink(responder=lambda _: 500) as max_sink,
         TcpGate(sink.url) as gate,
     ):
-        server = start_smsgrid(work_dir / "receiver-outage", config=CONFIG, time_scale=TIME_SCALE)
+        server = start_smsgrid(work_dir / "receiver-outage", config=CONFIG, time_scale=TIME_SCALE, throttling=False)
         try:
             subscribe(server, "outage", gate.url, filter=_message_filter("outage-"))
             subscribe(

@@ -117,7 +117,7 @@ def measure_healthy_rate(work_dir: Path, *, events: int, with_faulty: bool) -> t
     """Send `events` reports' worth of messages; time until the healthy endpoint has all of them."""
     sends = max(1, events // RECIPIENTS_PER_SEND)
     with WebhookSink() as healthy, WebhookSink(hang=True) as hanging, WebhookSink() as dead:
-        server = start_smsgrid(work_dir, config=CONFIG, time_scale=1.0)
+        server = start_smsgrid(work_dir, config=CONFIG, time_scale=1.0, throttling=False)
         counts = FaultyCounts()
         try:
             subscribe(server, "healthy", healthy.url)

@@ -162,12 +162,12 @@ def wait_for_report(sink: WebhookSink, message_id: str, timeout: float = 15.0) -
 def received_from(sink: WebhookSink, handset: str) -> list[EventGridEvent]:
     """SMSReceived items whose From is `handset` (digits without +, SPEC §1)."""
     digits = handset.lstrip("+")
-    return [event for event in delivered_items(sink, RECEIVED_EVENT) if event.data["From"] == digits]
+    return [event for event in delivered_items(sink, RECEIVED_EVENT) if event.data["from"] == digits]
 
 
 def wait_for_received(sink: WebhookSink, handset: str, message: str, timeout: float = 15.0) -> EventGridEvent:
     def matching(s: WebhookSink) -> list[EventGridEvent]:
-        return [event for event in received_from(s, handset) if event.data["Message"] == message]
+        return [event for event in received_from(s, handset) if event.data["message"] == message]
 
     sink.wait_for(lambda s: bool(matching(s)), timeout)
     return matching(sink)[0]

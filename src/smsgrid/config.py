@@ -12,7 +12,7 @@ import os
 import tomllib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ from smsgrid.errors import ConfigError, InvalidPhoneNumberError, Problem
 # here, so it protects nothing but a mistyped client; set SMSGRID_ACCESS_KEY or [resource].access_key for more.
 WELL_KNOWN_ACCESS_KEY = base64.b64encode(b"smsgrid-well-known-dev-key-32byt").decode()
 DEFAULT_PHONE_NUMBERS = ("+18005550100", "+18005550101")
-CARRIER_OUTCOMES = ("Delivered", "Failed", "NoReport")
+# ServiceUnavailable: the send API answers this recipient with a per-recipient 503 and keeps nothing.
+CARRIER_OUTCOMES = ("Delivered", "Failed", "NoReport", "ServiceUnavailable")
 # The offline Entra ID issuer's documented defaults (docs/entra.md): a tenant, and one well-known development
 # application that exists only while nothing else is configured and the access key is the well-known one too
 # (published, so it must not open a server whose owner set a key of their own).
@@ -37,8 +38,11 @@ class ResourceSettings:
     subscription_id: str = "00000000-0000-0000-0000-000000000000"
     resource_group: str = "local"
     access_key: str = WELL_KNOWN_ACCESS_KEY
-    data_casing: str = "pascal"
-    phone_numbers: tuple[str, ...] = DEFAULT_PHONE_NUMBERS
+    # camelCase is what Azure sends today; "pascal" reproduces the seed (docs/differences-from-azure.md).
+    data_casing: str = "camel"
+    phone_numbers: tuple[str, ...] = DEFAULT_PHONE_NUMBERS  # toll-free and long codes (10DLC), E.164
+    short_codes: tuple[str, ...] = ()  # 5-6 digits, no "+" (ACS SMS FAQ)
+    alphanumeric_sender_ids: tuple[str, ...] = ()  # one-way senders such as "CONTOSO"
     help_reply: str = "Reply STOP to unsubscribe. Msg&data rates may apply."
 
     @property
@@ -62,6 +66,19 @@ class CarrierRule:
 class CarrierSettings:
     delay_ms: int = 500
     rules: tuple[CarrierRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottlingSettings:
+    """`[throttling]`: ACS's send-rate limits, message units (recipients) per 60 s window (ACS service limits,
+    SMS): toll-free and short code per number, alphanumeric sender IDs per resource. Azure publishes no
+    per-minute figure for long codes (10DLC has carriers' daily caps), so they get the toll-free figure."""
+
+    enabled: bool = True
+    toll_free_per_minute: int = 200
+    long_code_per_minute: int = 200
+    short_code_per_minute: int = 6000
+    alphanumeric_per_minute: int = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +124,7 @@ class EntraSettings:
 class Settings:
     resource: ResourceSettings = field(default_factory=ResourceSettings)
     carrier: CarrierSettings = field(default_factory=CarrierSettings)
+    throttling: ThrottlingSettings = field(default_factory=ThrottlingSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -136,6 +154,7 @@ def _check_key(value: Any, problems: list[Problem], path: str) -> str | None:
 
 def _resource(raw: Mapping[str, Any], env: Mapping[str, str], problems: list[Problem]) -> ResourceSettings:
     from smsgrid.sms import parse_e164
+    from smsgrid.sms.senders import alphanumeric_problem, short_code_problem
 
     base = ResourceSettings()
     values: dict[str, Any] = {}
@@ -168,6 +187,21 @@ def _resource(raw: Mapping[str, Any], env: Mapping[str, str], problems: list[Pro
                 except InvalidPhoneNumberError as exc:
                     problems.append(Problem(f"resource.phone_numbers[{i}]", str(exc)))
             values["phone_numbers"] = tuple(parsed)
+    for key, problem_of, example in (
+        ("short_codes", short_code_problem, '["12345"]'),
+        ("alphanumeric_sender_ids", alphanumeric_problem, '["CONTOSO"]'),
+    ):
+        if key not in raw:
+            continue
+        items = raw[key]
+        if not isinstance(items, list):
+            problems.append(Problem(f"resource.{key}", f"must be a list, e.g. {example}"))
+            continue
+        for i, item in enumerate(items):
+            problem = problem_of(item)
+            if problem:
+                problems.append(Problem(f"resource.{key}[{i}]", problem))
+        values[key] = tuple(str(item) for item in items)
     return ResourceSettings(**{**_asdict(base), **values})
 
 
@@ -219,6 +253,26 @@ def _carrier(raw: Mapping[str, Any], problems: list[Problem]) -> CarrierSettings
             )
         )
     return CarrierSettings(delay_ms=500 if delay is None else delay, rules=tuple(rules))
+
+
+# At least one full request (100 recipients, SPEC §2) must fit in a window, or a request could never pass.
+MIN_RATE_PER_MINUTE = 100
+
+
+def _throttling(raw: Mapping[str, Any], problems: list[Problem]) -> ThrottlingSettings:
+    base = ThrottlingSettings()
+    enabled = raw.get("enabled", base.enabled)
+    if not isinstance(enabled, bool):
+        problems.append(Problem("throttling.enabled", "must be true or false"))
+        enabled = base.enabled
+    rates: dict[str, int] = {}
+    for key in ("toll_free_per_minute", "long_code_per_minute", "short_code_per_minute", "alphanumeric_per_minute"):
+        value = _int(raw, key, f"throttling.{key}", problems, MIN_RATE_PER_MINUTE, 10_000_000)
+        if value is not None:
+            rates[key] = value
+    unknown = sorted(set(raw) - {"enabled", *ThrottlingSettings.__slots__})
+    problems.extend(Problem(f"throttling.{key}", "unknown key") for key in unknown)
+    return ThrottlingSettings(enabled=enabled, **rates)
 
 
 def _delivery(raw: Mapping[str, Any], problems: list[Problem]) -> DeliverySettings:
@@ -317,13 +371,23 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("configuration", [Problem(str(config_file), f"not valid TOML: {exc}")]) from exc
     problems: list[Problem] = []
-    unknown = set(raw) - {"resource", "carrier", "delivery", "store", "server", "entra", "subscriptions"}
+    known = ("resource", "carrier", "throttling", "delivery", "store", "server", "entra", "subscriptions")
+    unknown = set(raw) - set(known)
     problems.extend(
-        Problem(key, "unknown section; expected resource, carrier, delivery, store, server, entra or subscriptions")
+        Problem(key, f"unknown section; expected {', '.join(known[:-1])} or {known[-1]}")
         for key in unknown
     )
     resource = _resource(_table(raw, "resource", problems), env, problems)
     carrier = _carrier(_table(raw, "carrier", problems), problems)
+    throttling = _throttling(_table(raw, "throttling", problems), problems)
+    switch = env.get("SMSGRID_THROTTLING")
+    if switch:
+        # Test harnesses and benchmarks measure the engine, not ACS's rate limits: they turn throttling off
+        # here without touching a config file (docs/configuration.md#throttling).
+        if switch.lower() in ("off", "on"):
+            throttling = replace(throttling, enabled=switch.lower() == "on")
+        else:
+            problems.append(Problem("SMSGRID_THROTTLING", 'must be "on" or "off"'))
     delivery = _delivery(_table(raw, "delivery", problems), problems)
     store = _store(_table(raw, "store", problems), problems)
     server = _server(_table(raw, "server", problems), problems)
@@ -337,6 +401,7 @@ def load_settings(
     return Settings(
         resource=resource,
         carrier=carrier,
+        throttling=throttling,
         delivery=delivery,
         store=store,
         server=server,

@@ -68,10 +68,11 @@ class AuthenticationError(SmsgridError):
 class RequestError(SmsgridError):
     """A request-level error answered as ``{"error":{"code","message"}}``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers  # e.g. Retry-After on a 429
         super().__init__(f"{status} {code}: {message}")
 
 

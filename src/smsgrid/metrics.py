@@ -18,6 +18,9 @@ class Metrics:
         r = self.registry
         self.messages_accepted = Counter("smsgrid_messages_accepted", "Outgoing messages accepted", registry=r)
         self.messages_received = Counter("smsgrid_messages_received", "Inbound messages received", registry=r)
+        self.requests_throttled = Counter(
+            "smsgrid_send_requests_throttled", "Send requests answered 429 (ACS send-rate limits)", registry=r
+        )
         self.events_published = Counter(
             "smsgrid_events_published", "Events committed to the outbox", ["event_type"], registry=r
         )

@@ -82,6 +82,13 @@ def test_send_receive_messages_and_events(smsgrid_server: SmsgridProcess) -> Non
     assert partly.code == 1
     assert [r["httpStatusCode"] for r in partly.json()] == [202, 400]
 
+    # A sender the resource does not own: Azure's 401 has an empty message; the CLI shows smsgrid's reason.
+    unowned = smsgrid(smsgrid_server, "send", "--from", "+14255550999", "--to", HANDSET, "-m", "x")
+    assert unowned.code == 1
+    assert "Unauthorized" in unowned.stderr
+    assert "is not a sender of this resource" in unowned.stderr
+    assert "--key" not in unowned.stderr
+
     received = _ok(smsgrid(smsgrid_server, "receive", "--from", HANDSET, "--to", OWNED, "-m", "hello", "--json"))
     incoming_id = received.json()["messageId"]
     assert incoming_id.startswith("Incoming_")
@@ -91,7 +98,7 @@ def test_send_receive_messages_and_events(smsgrid_server: SmsgridProcess) -> Non
                        "--timeout", "15", "--json"))  # fmt: skip
     [entry] = tail.json_lines()
     assert (entry["id"], entry["eventType"]) == (incoming_id, RECEIVED)
-    assert entry["event"]["data"]["Message"] == "hello"
+    assert entry["event"]["data"]["message"] == "hello"
 
     listed = _ok(smsgrid(smsgrid_server, "messages", "list", "--json")).json()
     assert {outgoing_id, incoming_id} <= {m["messageId"] for m in listed}

@@ -110,7 +110,7 @@ def test_preferred_batch_size_in_kilobytes_is_respected(server: SmsgridProcess) 
             batch = request.json()
             item_bytes = len(request.body) - 2 - (len(batch) - 1)  # minus "[", "]" and the commas
             assert len(batch) == 1 or item_bytes <= 2048, f"{len(batch)} events, {item_bytes} bytes"
-            if any(len(item["data"]["Message"]) == BIG_MESSAGE_CHARS for item in batch):
+            if any(len(item["data"]["message"]) == BIG_MESSAGE_CHARS for item in batch):
                 assert len(batch) == 1, "an event larger than the preferred size goes alone"
         assert any(len(batch) > 1 for batch in items_per_request(sink)), "small events were not batched"
 

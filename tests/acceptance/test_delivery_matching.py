@@ -64,7 +64,7 @@ SUBSCRIPTIONS: dict[str, tuple[dict[str, Any], set[str]]] = {
         {"pizza@0100"},
     ),
     "two-segments": (
-        {"advancedFilters": [{"operatorType": "NumberGreaterThanOrEquals", "key": "data.SegmentCount", "value": 2}]},
+        {"advancedFilters": [{"operatorType": "NumberGreaterThanOrEquals", "key": "data.segmentCount", "value": 2}]},
         {"order@0199"},
     ),
     "tag-vip-reports": (
@@ -88,7 +88,7 @@ SUBSCRIPTIONS: dict[str, tuple[dict[str, Any], set[str]]] = {
             "subjectEndsWith": "99",
             "advancedFilters": [
                 {"operatorType": "StringBeginsWith", "key": "data.To", "values": ["1800555"]},
-                {"operatorType": "NumberInRange", "key": "data.SegmentCount", "values": [[2, 3]]},
+                {"operatorType": "NumberInRange", "key": "data.segmentCount", "values": [[2, 3]]},
             ],
         },
         {"order@0199"},

@@ -77,20 +77,22 @@ def test_event_grid_schema_bodies_and_headers(server: SmsgridProcess) -> None:
         assert event.topic == TOPIC
         assert event.subject == "/phonenumber/18005550100"
         assert event.data_version == "1.0"
-        assert event.data["MessageId"] == received_id
-        assert event.data["From"] == "14255550123"
-        assert event.data["To"] == "18005550100"
-        assert event.data["Message"] == "rendered inbound"
-        assert event.data["SegmentCount"] == 1
+        # camelCase by default, as Azure sends today (docs/differences-from-azure.md)
+        assert set(event.data) == {"messageId", "from", "to", "message", "receivedTimestamp", "segmentCount"}
+        assert event.data["messageId"] == received_id
+        assert event.data["from"] == "14255550123"
+        assert event.data["to"] == "18005550100"
+        assert event.data["message"] == "rendered inbound"
+        assert event.data["segmentCount"] == 1
 
         report_request = only_notification_with(sink, report_id)
         assert report_request.headers["aeg-output-event-id"] == report_id
         [report_item] = report_request.json()
         report = EventGridEvent.from_dict(report_item)
         assert report.event_type == SystemEventNames.AcsSmsDeliveryReportReceivedEventName
-        assert report.data["MessageId"] == report_id
-        assert report.data["DeliveryStatus"] == "Delivered"
-        assert report.data["Tag"] == "render-tag"
+        assert report.data["messageId"] == report_id
+        assert report.data["deliveryStatus"] == "Delivered"
+        assert report.data["tag"] == "render-tag"
         assert report.subject == "/phonenumber/18005550100"
 
 
@@ -114,8 +116,8 @@ def test_cloud_events_one_per_request_is_a_single_structured_event(server: Smsgr
         assert event.datacontenttype == "application/json"
         assert event.time is not None
         assert isinstance(event.data, dict)
-        assert event.data["MessageId"] == message_id
-        assert event.data["Message"] == "as a cloud event"
+        assert event.data["messageId"] == message_id
+        assert event.data["message"] == "as a cloud event"
 
 
 def test_cloud_events_with_batching_are_a_batch(server: SmsgridProcess) -> None:
@@ -182,16 +184,17 @@ def test_static_and_dynamic_delivery_attributes_arrive_as_headers(server: Smsgri
         assert props["endpointBaseUrl"] == sink.url
 
 
-def test_camel_case_data_when_the_resource_says_so(tmp_path: Path) -> None:
-    config = '[resource]\ndata_casing = "camel"\n'
-    with start_smsgrid(tmp_path / "camel", config=config, time_scale=0.001) as server, WebhookSink() as sink:
-        subscribe(server, "render-camel", sink.url)
-        message_id = inbound(server, HANDSET, OWNED, "camel")
+def test_pascal_case_data_when_the_resource_says_so(tmp_path: Path) -> None:
+    # The seed document's casing; camelCase (what Azure sends today) is the default.
+    config = '[resource]\ndata_casing = "pascal"\n'
+    with start_smsgrid(tmp_path / "pascal", config=config, time_scale=0.001) as server, WebhookSink() as sink:
+        subscribe(server, "render-pascal", sink.url)
+        message_id = inbound(server, HANDSET, OWNED, "pascal")
         [item] = only_notification_with(sink, message_id).json()
         event = EventGridEvent.from_dict(item)
-        assert set(event.data) == {"messageId", "from", "to", "message", "receivedTimestamp", "segmentCount"}
-        assert event.data["messageId"] == message_id
-        assert event.data["message"] == "camel"
+        assert set(event.data) == {"MessageId", "From", "To", "Message", "ReceivedTimestamp", "SegmentCount"}
+        assert event.data["MessageId"] == message_id
+        assert event.data["Message"] == "pascal"
         # smsgrid's own consumer parser reads either casing (SPEC §1).
         [parsed] = sink.events()
         assert parsed.id == message_id

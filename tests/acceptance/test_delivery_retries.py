@@ -260,7 +260,7 @@ def test_dead_letters_are_written_as_blobs_when_a_destination_is_set(server: Sms
     [document] = orjson.loads(blob.read_bytes())
     assert document["id"] == event_id
     assert document["eventType"] == SMS_RECEIVED
-    assert document["data"]["Message"] == "blob-eventgrid: to the blob"
+    assert document["data"]["message"] == "blob-eventgrid: to the blob"
     assert document["deadLetterReason"] == "UndeliverableDueToHttpBadRequest"
     assert document["deliveryAttempts"] == 1
     assert document["lastDeliveryOutcome"] == "BadRequest"

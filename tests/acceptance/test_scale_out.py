@@ -208,8 +208,8 @@ def reports(sink: WebhookSink, tag: str) -> Counter[str]:
     """How many times each message's delivery report (of this phase) reached the receiver."""
     seen: Counter[str] = Counter()
     for item in sink.iter_items():
-        if item.get("eventType") == REPORT and item["data"].get("Tag") == tag:
-            seen[item["data"]["MessageId"]] += 1
+        if item.get("eventType") == REPORT and item["data"].get("tag") == tag:
+            seen[item["data"]["messageId"]] += 1
     return seen
 
 

@@ -27,4 +27,4 @@ def test_sdk_send_reaches_the_webhook_as_a_delivery_report(
     [item] = subscribed_sink.notifications()[0].json()
     parsed = EventGridEvent.from_dict(item)
     assert parsed.event_type == "Microsoft.Communication.SMSDeliveryReportReceived"
-    assert parsed.data["MessageId"] == result.message_id
+    assert parsed.data["messageId"] == result.message_id

@@ -58,10 +58,10 @@ def _check_report(server: SmsgridProcess, sink: WebhookSink, message_id: str, st
     assert stored["deliveryStatusCode"] == code
     event = wait_for_report(sink, message_id)
     assert event.event_type == "Microsoft.Communication.SMSDeliveryReportReceived"
-    assert event.id == event.data["MessageId"] == message_id
-    assert event.data["DeliveryStatus"] == status
-    assert event.data["DeliveryStatusDetails"] == DETAILS[code]
-    assert event.data["From"] == SENDER.lstrip("+")
+    assert event.id == event.data["messageId"] == message_id
+    assert event.data["deliveryStatus"] == status
+    assert event.data["deliveryStatusDetails"] == DETAILS[code]
+    assert event.data["from"] == SENDER.lstrip("+")
     assert stored["deliveryReport"]["deliveryStatus"] == status
     assert stored["deliveryReport"]["deliveryStatusDetails"] == DETAILS[code]
     [stored_event] = stored["events"]
@@ -72,16 +72,16 @@ def _check_report(server: SmsgridProcess, sink: WebhookSink, message_id: str, st
 def test_delivered_by_default(sms_server: SmsgridProcess, sms_sink: WebhookSink, http_client: Any) -> None:
     message_id = _send(http_client, "+14255553001", TWO_SEGMENTS, tag="plain")
     event = _check_report(sms_server, sms_sink, message_id, "Delivered", 2000)
-    assert event.data["To"] == "+14255553001"
-    assert event.data["Tag"] == "plain"
-    [attempt] = event.data["DeliveryAttempts"]
-    assert (attempt["SegmentsSucceeded"], attempt["SegmentsFailed"]) == (2, 0)
+    assert event.data["to"] == "+14255553001"
+    assert event.data["tag"] == "plain"
+    [attempt] = event.data["deliveryAttempts"]
+    assert (attempt["segmentsSucceeded"], attempt["segmentsFailed"]) == (2, 0)
 
 
 def test_rule_failed_with_a_code(sms_server: SmsgridProcess, sms_sink: WebhookSink, http_client: Any) -> None:
     event = _check_report(sms_server, sms_sink, _send(http_client, BLOCKED_4005), "Failed", 4005)
-    [attempt] = event.data["DeliveryAttempts"]
-    assert (attempt["SegmentsSucceeded"], attempt["SegmentsFailed"]) == (0, 1)
+    [attempt] = event.data["deliveryAttempts"]
+    assert (attempt["segmentsSucceeded"], attempt["segmentsFailed"]) == (0, 1)
 
 
 def test_rule_failed_without_a_code_is_5000(
@@ -92,10 +92,10 @@ def test_rule_failed_without_a_code_is_5000(
 
 def test_rule_with_two_attempts(sms_server: SmsgridProcess, sms_sink: WebhookSink, http_client: Any) -> None:
     event = _check_report(sms_server, sms_sink, _send(http_client, TWO_ATTEMPTS, TWO_SEGMENTS), "Delivered", 2000)
-    first, last = event.data["DeliveryAttempts"]
-    assert (first["SegmentsSucceeded"], first["SegmentsFailed"]) == (0, 2)
-    assert (last["SegmentsSucceeded"], last["SegmentsFailed"]) == (2, 0)
-    assert Timestamp.parse(first["Timestamp"]).epoch_seconds <= Timestamp.parse(last["Timestamp"]).epoch_seconds
+    first, last = event.data["deliveryAttempts"]
+    assert (first["segmentsSucceeded"], first["segmentsFailed"]) == (0, 2)
+    assert (last["segmentsSucceeded"], last["segmentsFailed"]) == (2, 0)
+    assert Timestamp.parse(first["timestamp"]).epoch_seconds <= Timestamp.parse(last["timestamp"]).epoch_seconds
     assert len(admin_message(sms_server, event.id)["deliveryReport"]["deliveryAttempts"]) == 2
 
 
@@ -103,7 +103,7 @@ def test_rule_with_a_delay(sms_server: SmsgridProcess, sms_sink: WebhookSink, ht
     message_id = _send(http_client, SLOW_1000_MS)
     event = _check_report(sms_server, sms_sink, message_id, "Delivered", 2000)
     created = Timestamp.parse(admin_message(sms_server, message_id)["createdAt"]).epoch_seconds
-    received = Timestamp.parse(event.data["ReceivedTimestamp"]).epoch_seconds
+    received = Timestamp.parse(event.data["receivedTimestamp"]).epoch_seconds
     # A lower bound only: the carrier must not report before the configured delay.
     assert received - created >= SLOW_DELAY_MS / 1000 - 0.01
 
@@ -122,7 +122,7 @@ def test_rule_no_report_with_a_reply(sms_server: SmsgridProcess, sms_sink: Webho
     """The carrier reports nothing, but the handset got the message and answers."""
     silent = _send(http_client, SILENT_BUT_ANSWERS)
     reply = wait_for_received(sms_sink, SILENT_BUT_ANSWERS, SILENT_REPLY)
-    assert reply.data["To"] == SENDER.lstrip("+")
+    assert reply.data["to"] == SENDER.lstrip("+")
     stored = wait_for_message(sms_server, silent, is_final)
     assert stored["status"] == "sent"
     assert stored["events"] == []
@@ -135,7 +135,7 @@ def test_rule_reply_stop_opts_the_handset_out(
     handset = answers_stop(0)
     _check_report(sms_server, sms_sink, _send(http_client, handset), "Delivered", 2000)
     reply = wait_for_received(sms_sink, handset, "STOP")
-    assert reply.data["To"] == SENDER.lstrip("+")
+    assert reply.data["to"] == SENDER.lstrip("+")
     assert reply.subject == "/phonenumber/18005550100"
     assert reply.id.startswith("Incoming_")
     assert any(m["direction"] == "incoming" and m["message"] == "STOP" for m in messages_with(sms_server, handset))

@@ -57,7 +57,7 @@ def test_pending_reports_survive_sigkill_and_are_produced_exactly_once(
 
     for message_id in ids:
         report = wait_for_report(webhook_sink, message_id, timeout=30)
-        assert report.data["DeliveryStatus"] == "Delivered"
+        assert report.data["deliveryStatus"] == "Delivered"
     # Anything produced twice would be delivered before a report the restarted server makes later.
     [marker] = _sdk_send(slow_server, ["+14255555006"])
     wait_for_report(webhook_sink, marker, timeout=30)

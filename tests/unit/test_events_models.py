@@ -37,10 +37,15 @@ def test_phone_subject_keeps_only_the_digits(number: str) -> None:
     assert phone_subject(number) == "/phonenumber/15555555555"
 
 
-@pytest.mark.parametrize("number", ["", "+", "abc", "٣٣٣"])
+@pytest.mark.parametrize("number", ["", "+", "abc!", "٣٣٣"])
 def test_phone_subject_needs_ascii_digits(number: str) -> None:
     with pytest.raises(ValueError, match="no digits"):
         phone_subject(number)
+
+
+@pytest.mark.parametrize("sender", ["CONTOSO", "My Shop 24"])
+def test_phone_subject_writes_an_alphanumeric_sender_id_as_it_is(sender: str) -> None:
+    assert phone_subject(sender) == f"/phonenumber/{sender}"
 
 
 def test_received_event_is_about_the_resources_number_the_to() -> None:
@@ -86,6 +91,6 @@ def test_generic_data_fits_any_type() -> None:
     assert Event("1", "/t", "", "Contoso.Other", WHEN, GenericData({})).data == GenericData({})
 
 
-def test_default_casing_is_the_seeds() -> None:
+def test_casing_names_are_the_config_values() -> None:
     assert DataCasing("pascal") is DataCasing.PASCAL
     assert [casing.value for casing in DataCasing] == ["pascal", "camel"]

@@ -74,8 +74,20 @@ def test_the_error_belongs_to_the_smsgrid_tree() -> None:
         parse_e164("nope")
 
 
-def test_drops_a_trunk_prefix_written_after_the_country_code() -> None:
-    assert parse_e164("+4402079460000") == "+442079460000"
+@pytest.mark.parametrize(
+    ("text", "dials_as"),
+    [
+        ("+4402079460000", "+442079460000"),  # UK trunk prefix 0 after the country code
+        ("+112345678901", "+12345678901"),  # the spec's own invalid recipient (SmsSend.json): NANP trunk prefix 1
+        ("+9500000000", "+950000000"),  # Hypothesis found this one: Myanmar's trunk prefix 0
+    ],
+)
+def test_refuses_a_number_libphonenumber_would_dial_with_fewer_digits(text: str, dials_as: str) -> None:
+    # Accepting these and delivering to `dials_as` would send the message to someone else (issue 11).
+    with pytest.raises(InvalidPhoneNumberError, match="not a phone number as written") as caught:
+        parse_e164(text)
+    assert repr(dials_as) in str(caught.value)
+    assert not is_e164(text)
 
 
 def test_acs_error_texts() -> None:
@@ -104,16 +116,16 @@ def test_is_e164_agrees_with_parse(text: str) -> None:
 
 
 @given(plus_digits)
-def test_parse_is_idempotent_and_returns_plus_and_digits(text: str) -> None:
+def test_an_accepted_number_is_returned_exactly_as_given(text: str) -> None:
+    # Law: parse_e164 never rewrites: it returns its input or raises (hence it is idempotent too).
     try:
-        normalized = parse_e164(text)
+        accepted = parse_e164(text)
     except InvalidPhoneNumberError:
         return
-    assert parse_e164(normalized) == normalized
-    assert normalized[0] == "+"
-    assert normalized[1:].isdigit()
-    assert len(normalized) <= 16
-    assert digits_of(normalized) == normalized[1:]
+    assert accepted == text
+    assert parse_e164(accepted) == accepted
+    assert len(accepted) <= 16
+    assert digits_of(accepted) == accepted[1:]
 
 
 @given(nanp_numbers)

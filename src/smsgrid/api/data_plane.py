@@ -21,7 +21,10 @@ from smsgrid.messaging.send_request import (
     parse_send_request,
 )
 from smsgrid.runtime import Runtime
-from smsgrid.sms import ACS_INVALID_FROM, ACS_INVALID_TO, MAX_RECIPIENTS, parse_e164
+from smsgrid.sms import ACS_INVALID_TO, MAX_RECIPIENTS, parse_e164
+
+# The opt-out APIs word a bad recipient differently from send (azure-rest-api-specs, Sms OptOutAdd.json).
+OPTOUT_INVALID_TO = "Invalid recipient phone number format"
 
 
 async def _signed_body(request: Request, runtime: Runtime) -> bytes:
@@ -44,10 +47,7 @@ def _optout_request(body: bytes) -> tuple[str, list[str]]:
     from_text = raw.get("from")
     if not isinstance(from_text, str):
         raise bad_request("The field 'from' is required and must be a string.")
-    try:
-        sender = parse_e164(from_text)
-    except InvalidPhoneNumberError:
-        raise bad_request(ACS_INVALID_FROM, "InvalidFromNumber") from None
+    sender = from_text  # checked against the resource's senders by Messaging.check_sender (401)
     recipients = raw.get("recipients")
     if not isinstance(recipients, list) or not 1 <= len(recipients) <= MAX_RECIPIENTS:
         raise bad_request('The field \'recipients\' must be a list of 1 to 100 objects like {"to": "+1..."}.')
@@ -67,7 +67,14 @@ async def optouts(request: Request) -> Response:
     body = await _signed_body(request, runtime)
     check_api_version(request.query_params.get("api-version"), OPTOUT_API_VERSIONS)
     sender, tos = _optout_request(body)
-    runtime.messaging.check_sender(sender)
+    if runtime.messaging.check_sender(sender).one_way:
+        # "Azure Communication Services doesn't enforce or manage opt-out lists for alphanumeric sender IDs"
+        # (ACS SMS FAQ, opt-out handling).
+        raise bad_request(
+            f"{sender!r} is an alphanumeric sender ID: ACS keeps no opt-out list for those; give the "
+            "recipients another way to opt out.",
+            "InvalidFromNumber",
+        )
     valid: list[str] = []
     results: list[dict[str, Any]] = []
     for to in tos:
@@ -75,7 +82,7 @@ async def optouts(request: Request) -> Response:
             valid.append(parse_e164(to))
             results.append({"to": to, "httpStatusCode": 200})
         except InvalidPhoneNumberError:
-            results.append({"to": to, "httpStatusCode": 400, "errorMessage": ACS_INVALID_TO})
+            results.append({"to": to, "httpStatusCode": 400, "errorMessage": OPTOUT_INVALID_TO})
     now = runtime.clock.now()
     if action == "check":
         states = iter(await runtime.store.check_optouts(sender, valid))

@@ -59,11 +59,13 @@ def _ok(description: str, schema: Schema | None = None, media_type: str = JSON) 
 
 _ERROR_TEXT = {
     "400": "The request is not valid; `error.message` says what to change.",
-    "401": "Not signed with the access key (HMAC) or no `Bearer <access key>`; `error.code` is `Denied`.",
+    "401": "Not signed with the access key (HMAC) or no `Bearer <access key>`: `error.code` is `Denied`. On the "
+    "data plane, also a `from` that is not one of the resource's senders: `Unauthorized`, empty message, as Azure.",
     "404": "Nothing with that name or id.",
     "405": "The path exists but not with this method.",
     "409": "The request conflicts with the current state (e.g. already redelivered).",
     "413": "The body is over 1 MiB.",
+    "429": "The sender is over ACS's send rate (docs/configuration.md#throttling); retry after `Retry-After` seconds.",
     "503": "The store cannot commit right now; nothing was written. Retry after `Retry-After` seconds.",
 }
 
@@ -412,7 +414,7 @@ def _data_plane_paths() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": _content(_ref("SendRequest"))},
                 "responses": {
                     "202": _ok("Accepted; each recipient's own result inside.", _ref("SendResponse")),
-                    **_errors("400", "401", "413", "503"),
+                    **_errors("400", "401", "413", "429", "503"),
                 },
             }
         },

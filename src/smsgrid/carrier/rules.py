@@ -1,8 +1,9 @@
 """What the simulated carrier does with an outgoing message: pure decisions from the config and magic numbers.
 
 Magic numbers (docs/carrier.md): `+1500555CCCC` where CCCC is a DeliveryStatusDetails code gives that outcome
-(`+15005552000` delivered, `+15005554005` blocked by carrier, ...), and `+15005550000` never reports. Config
-rules are checked first; the first whose glob matches the recipient wins.
+(`+15005552000` delivered, `+15005554005` blocked by carrier, ...), `+15005550000` never reports, and
+`+15005550503` is refused at send time with a per-recipient 503 "ServiceUnavailable" inside the 202 (as in
+Microsoft's SmsSend.json examples). Config rules are checked first; the first whose glob matches wins.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from smsgrid.sms import delivery_status_for, is_known
 
 MAGIC_PREFIX = "+1500555"
 NO_REPORT_NUMBER = "+15005550000"
+SERVICE_UNAVAILABLE_NUMBER = "+15005550503"
 DELIVERED_CODE = 2000
 FAILED_DEFAULT_CODE = 5000
 OPTED_OUT_CODE = 4007
@@ -22,7 +24,7 @@ OPTED_OUT_CODE = 4007
 
 @dataclass(frozen=True, slots=True)
 class CarrierDecision:
-    outcome: str  # Delivered | Failed | NoReport
+    outcome: str  # Delivered | Failed | NoReport | ServiceUnavailable (refused at send time, never stored)
     code: int
     delay_seconds: float
     attempts: int
@@ -46,6 +48,8 @@ def decide(to: str, settings: CarrierSettings) -> CarrierDecision:
     delay = settings.delay_ms / 1000
     if to == NO_REPORT_NUMBER:
         return CarrierDecision("NoReport", DELIVERED_CODE, delay, 1, None)
+    if to == SERVICE_UNAVAILABLE_NUMBER:
+        return CarrierDecision("ServiceUnavailable", FAILED_DEFAULT_CODE, 0.0, 1, None)
     if to.startswith(MAGIC_PREFIX) and len(to) == len(MAGIC_PREFIX) + 4 and to[-4:].isdigit():
         code = int(to[-4:])
         if is_known(code):

@@ -17,7 +17,8 @@ from smsgrid.errors import StoreUnavailableError
 from smsgrid.events.models import DeliveryAttempt, SmsDeliveryReportReceivedData, delivery_report_event
 from smsgrid.events.timestamps import Timestamp
 from smsgrid.messaging.service import Messaging
-from smsgrid.sms import description, digits_of
+from smsgrid.sms import description
+from smsgrid.sms.senders import is_alphanumeric_sender_id
 from smsgrid.store.outage_log import OutageLog
 from smsgrid.store.port import Store
 from smsgrid.store.records import CarrierJob, CarrierResult
@@ -46,7 +47,7 @@ def report_data(job: CarrierJob, status: str, code: int, now: float) -> SmsDeliv
         )
     return SmsDeliveryReportReceivedData(
         message_id=job.message_id,
-        from_=digits_of(job.from_number),
+        from_=job.from_number.removeprefix("+"),  # a number's digits [seed]; a short code or sender ID as is
         to=job.to_number,
         delivery_status=status,
         delivery_status_details=description(code),
@@ -82,7 +83,8 @@ class CarrierSimulator:
         outcome, code = final_outcome(job.plan.outcome, job.plan.code, opted_out=job.opted_out)
         # NoReport means the carrier stays silent, not that the handset got nothing: it may still answer.
         reply = None
-        if job.plan.reply and outcome in ("Delivered", "NoReport"):
+        # A handset cannot answer an alphanumeric sender ID (ACS SMS FAQ: it "can't receive inbound messages").
+        if job.plan.reply and outcome in ("Delivered", "NoReport") and not is_alphanumeric_sender_id(job.from_number):
             reply = self.messaging.inbound(job.to_number, job.from_number, job.plan.reply, now)
         if outcome == "NoReport":
             return CarrierResult(job.message_id, "sent", None, None, None, reply)

@@ -80,7 +80,10 @@ def _refusal(response: httpx.Response) -> ServerRefused:
     elif isinstance(body, dict) and "title" in body:  # RFC 9110 problem details (delivery-report lookup)
         code = str(body.get("title"))
         message = str(body.get("detail", message))
-    if response.status_code == 401:
+    reason = response.headers.get("x-smsgrid-reason")
+    if reason:  # a 401 for a sender the resource does not own: Azure's body is empty, smsgrid says why here
+        message = reason
+    elif response.status_code == 401:
         message += " Pass the resource's access key with --key or set SMSGRID_ACCESS_KEY."
     return ServerRefused(response.status_code, code, message)
 

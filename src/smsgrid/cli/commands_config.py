@@ -69,7 +69,8 @@ def check(
         for problem in problems:
             out.print(f"  {escape(str(problem))}")
     elif settings is not None:
-        numbers = ", ".join(settings.resource.phone_numbers)
+        resource = settings.resource
+        numbers = ", ".join((*resource.phone_numbers, *resource.short_codes, *resource.alphanumeric_sender_ids))
         out.print(
             f"[green]{escape(str(file))} is valid[/green]: resource {escape(settings.resource.name)} ({numbers}), "
             f"{len(settings.carrier.rules)} carrier rule(s), {len(settings.subscriptions)} subscription(s)."

@@ -76,7 +76,7 @@ class EventCursor:
 
 
 def _field(data: dict[str, Any], pascal: str) -> Any:
-    """A `data` field in either casing (SPEC §1): PascalCase by default, camelCase when the resource says so."""
+    """A `data` field in either casing (SPEC §1): camelCase by default, PascalCase when the resource says so."""
     camel = pascal[0].lower() + pascal[1:]
     return data.get(pascal, data.get(camel))
 

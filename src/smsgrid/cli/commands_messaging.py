@@ -108,7 +108,8 @@ def send(
     ] = None,
     message: Annotated[str | None, typer.Option("--message", "-m", help="The text to send.")] = None,
     sender: Annotated[
-        str, typer.Option("--from", help="One of the resource's numbers.", show_default=True)
+        str,
+        typer.Option("--from", help="One of the resource's numbers, short codes or sender IDs.", show_default=True),
     ] = DEFAULT_SENDER,
     report: Annotated[
         bool, typer.Option("--report", help="Ask for a delivery report (SMSDeliveryReportReceived).")

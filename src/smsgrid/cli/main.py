@@ -85,7 +85,15 @@ def _announce(settings: Settings, listen: Listen) -> ReadyHook:
             console.print(f"  TLS certificate    {tls.cert.resolve()}")
         console.print(f"  plain HTTP         http://{listen.host}:{port}/  (SmsClient(url, AzureKeyCredential(key)))")
         console.print(f"  web UI             {ui}login?key={key}")
-        console.print(f"  owned numbers      {', '.join(settings.resource.phone_numbers)}")
+        resource = settings.resource
+        console.print(f"  owned numbers      {', '.join(resource.phone_numbers)}")
+        if resource.short_codes:
+            console.print(f"  short codes        {', '.join(resource.short_codes)}")
+        if resource.alphanumeric_sender_ids:
+            ids = ", ".join(resource.alphanumeric_sender_ids)
+            console.print(f"  sender IDs         {ids}  (one-way)", highlight=False)
+        throttling = "ACS send-rate limits (429 + Retry-After)" if settings.throttling.enabled else "off"
+        console.print(f"  throttling         {throttling}")
         cert = tls.cert.resolve() if tls else ""
         console.print("\nSend a message with the official SDK (pip install azure-communication-sms):\n")
         console.print(SNIPPET.format(conn=conn, cert=cert, sender=settings.resource.phone_numbers[0]), markup=False)
@@ -108,6 +116,9 @@ def _log_ready(settings: Settings, listen: Listen) -> ReadyHook:
                 "https_url": f"https://{listen.host}:{tls_port}/" if tls_port else None,
                 "tls_certificate": str(tls.cert.resolve()) if tls else None,
                 "phone_numbers": list(settings.resource.phone_numbers),
+                "short_codes": list(settings.resource.short_codes),
+                "alphanumeric_sender_ids": list(settings.resource.alphanumeric_sender_ids),
+                "throttling": settings.throttling.enabled,
                 "well_known_key": settings.resource.access_key == WELL_KNOWN_ACCESS_KEY,
             },
         )

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from smsgrid.events.timestamps import Timestamp
+from smsgrid.sms.senders import is_alphanumeric_sender_id
 
 SMS_RECEIVED = "Microsoft.Communication.SMSReceived"
 SMS_DELIVERY_REPORT_RECEIVED = "Microsoft.Communication.SMSDeliveryReportReceived"
@@ -101,7 +102,13 @@ def resource_topic(subscription_id: str, resource_group: str, resource_name: str
 
 
 def phone_subject(number: str) -> str:
-    """``/phonenumber/{digits}``: the number's digits without ``+`` (SPEC §1 [seed])."""
+    """``/phonenumber/{digits}``: the number's digits without ``+`` (SPEC §1 [seed]).
+
+    An alphanumeric sender ID (no digits to keep, or letters among them) is written as it is, e.g.
+    ``/phonenumber/CONTOSO``: Azure documents no example, docs/differences-from-azure.md says why.
+    """
+    if is_alphanumeric_sender_id(number):
+        return f"/phonenumber/{number}"
     digits = "".join(ch for ch in number if ch in "0123456789")
     if not digits:
         raise ValueError(f"{number!r} has no digits; pass a phone number such as +15555555555")

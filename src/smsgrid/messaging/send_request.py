@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from smsgrid.errors import InvalidPhoneNumberError, RequestError
-from smsgrid.sms import ACS_INVALID_FROM, MAX_MESSAGE_CHARS, MAX_RECIPIENTS, check_message_length, parse_e164
+from smsgrid.sms import MAX_MESSAGE_CHARS, MAX_RECIPIENTS, check_message_length, parse_e164
 
 # The stable ACS SMS data-plane versions, and the previews the SDKs shipped with (azure-rest-api-specs).
 API_VERSIONS = frozenset({"2021-03-07", "2024-12-10-preview", "2025-05-29-preview", "2025-09-17", "2026-01-23"})
@@ -69,11 +69,8 @@ def _string(obj: dict[str, Any], key: str, where: str = "") -> str:
 
 def parse_send_request(body: bytes) -> SendRequest:
     raw = load_json_object(body)
-    from_text = _string(raw, "from")
-    try:
-        from_number = parse_e164(from_text)
-    except InvalidPhoneNumberError:
-        raise bad_request(ACS_INVALID_FROM, "InvalidFromNumber") from None
+    # Any sender kind ACS knows (number, short code, alphanumeric ID); Messaging.check_sender answers 401.
+    from_number = _string(raw, "from")
     message = raw.get("message")
     if not isinstance(message, str):
         raise bad_request("The field 'message' is required and must be a string.")

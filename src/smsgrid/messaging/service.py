@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +16,7 @@ from smsgrid.events.models import SmsReceivedData, phone_subject, sms_received_e
 from smsgrid.events.timestamps import Timestamp
 from smsgrid.messaging.publishing import EventFactory
 from smsgrid.messaging.send_request import SendRequest
+from smsgrid.messaging.throttling import WINDOW_SECONDS, SendThrottle
 from smsgrid.metrics import Metrics
 from smsgrid.sms import (
     ACS_INVALID_TO,
@@ -21,13 +24,26 @@ from smsgrid.sms import (
     check_message_length,
     classify_keyword,
     count_segments,
-    digits_of,
     incoming_message_id,
     outgoing_message_id,
     parse_e164,
 )
+from smsgrid.sms.senders import Sender, classify_sender
 from smsgrid.store.port import Store
 from smsgrid.store.records import CarrierPlan, InboundMessage, OutgoingMessage
+
+log = logging.getLogger("smsgrid.messaging")
+
+# What the carrier plan "ServiceUnavailable" answers for one recipient inside the 202; the recipient is not
+# stored or sent (azure-rest-api-specs, Sms SmsSend.json examples 2024-02-05 .. 2026-01-23).
+SERVICE_UNAVAILABLE = "ServiceUnavailable"
+
+
+def unauthorized_sender(reason: str) -> RequestError:
+    """ACS answers a `from` the resource may not use with 401 and this exact body (azure-sdk-for-python
+    recording test_send_sms_unauthorized_from_phone_number; a malformed sender got 401 too, in
+    test_send_sms_fake_from_phone_number). The reason, which Azure does not give, goes in a header."""
+    return RequestError(401, "Unauthorized", "", {"x-smsgrid-reason": reason})
 
 
 class Messaging:
@@ -49,21 +65,64 @@ class Messaging:
         self.events = events
         self._wake_carrier = wake_carrier
         self._wake_dispatcher = wake_dispatcher
-        self.owned_numbers = frozenset(settings.resource.phone_numbers)
+        resource = settings.resource
+        self.senders: dict[str, Sender] = {}
+        for text in (*resource.phone_numbers, *resource.short_codes, *resource.alphanumeric_sender_ids):
+            sender = classify_sender(text)
+            if sender is not None:  # the config loader already refused anything else
+                self.senders[text] = sender
+        self.throttle = SendThrottle(settings.throttling, window=clock.scaled(WINDOW_SECONDS))  # --time-scale too
 
-    def check_sender(self, from_number: str) -> None:
-        if from_number not in self.owned_numbers:
-            owned = ", ".join(sorted(self.owned_numbers))
-            raise RequestError(
-                400,
-                "InvalidFromNumber",
-                f"The From number {from_number} is not a phone number of this resource (owned: {owned}). "
-                "Send from an owned number or add it to [resource].phone_numbers in the config.",
+    def check_sender(self, from_text: str) -> Sender:
+        """The resource's sender `from_text`, or 401 as ACS answers (see unauthorized_sender)."""
+        sender = self.senders.get(from_text)
+        if sender is not None:
+            return sender
+        owned = ", ".join(self.senders)
+        # ascii(): the reason travels in an HTTP header, which takes no raw non-ASCII text.
+        shown = ascii(from_text if len(from_text) <= 64 else from_text[:64] + "...")
+        if classify_sender(from_text) is None:
+            reason = (
+                f"{shown} is not a sender ACS accepts: an E.164 number (+14255550123), a 5-6 digit "
+                f"short code or an alphanumeric sender ID (1-11 letters, digits, spaces). Owned: {owned}."
             )
+        else:
+            reason = (
+                f"{shown} is not a sender of this resource (owned: {owned}); add it to [resource] "
+                "phone_numbers, short_codes or alphanumeric_sender_ids in the config."
+            )
+        log.warning("send refused with 401: %s", reason)
+        raise unauthorized_sender(reason)
+
+    def check_throttle(self, sender: Sender, units: int) -> None:
+        """429 with Retry-After when `sender` is over ACS's send rate (messaging/throttling.py)."""
+        throttled = self.throttle.check(sender, units, time.monotonic())
+        if throttled is None:
+            return
+        self.metrics.requests_throttled.inc()
+        seconds = throttled.retry_after_header
+        raise RequestError(
+            429,
+            "TooManyRequests",
+            f"{throttled.scope} is over its send rate of {throttled.limit} messages per "
+            f"{throttled.window:g} s (ACS service limits); retry after {seconds} s.",
+            {"Retry-After": seconds, "retry-after-ms": str(max(1, round(throttled.retry_after * 1000)))},
+        )
 
     async def send(self, request: SendRequest) -> list[dict[str, Any]]:
         """Commit every valid recipient's message and carrier work, then answer per recipient (SPEC §2)."""
-        self.check_sender(request.from_number)
+        sender = self.check_sender(request.from_number)
+        decisions = {
+            recipient.number: decide(recipient.number, self.settings.carrier)
+            for recipient in request.recipients
+            if recipient.number is not None
+        }
+        units = sum(
+            1
+            for recipient in request.recipients
+            if recipient.number is not None and decisions[recipient.number].outcome != SERVICE_UNAVAILABLE
+        )
+        self.check_throttle(sender, units)
         now = self.clock.now()
         moment = datetime.fromtimestamp(now, UTC)
         segments = count_segments(request.message)
@@ -71,7 +130,9 @@ class Messaging:
         for recipient in request.recipients:
             if recipient.number is None:
                 continue
-            decision = decide(recipient.number, self.settings.carrier)
+            decision = decisions[recipient.number]
+            if decision.outcome == SERVICE_UNAVAILABLE:
+                continue
             plan = CarrierPlan(
                 outcome=decision.outcome,
                 code=decision.code,
@@ -111,6 +172,16 @@ class Messaging:
                     }
                 )
                 continue
+            if decisions[recipient.number].outcome == SERVICE_UNAVAILABLE:
+                results.append(
+                    {
+                        "to": recipient.to,
+                        "httpStatusCode": 503,
+                        "successful": False,
+                        "errorMessage": SERVICE_UNAVAILABLE,
+                    }
+                )
+                continue
             result = next(accepted)
             results.append(
                 {
@@ -130,8 +201,8 @@ class Messaging:
         stamp = Timestamp.from_epoch_seconds(now)
         data = SmsReceivedData(
             message_id=message_id,
-            from_=digits_of(from_number),
-            to=digits_of(to_number),
+            from_=from_number.removeprefix("+"),
+            to=self.senders[to_number].event_value if to_number in self.senders else to_number.removeprefix("+"),
             message=message,
             received_timestamp=stamp,
             segment_count=segments.segments,
@@ -175,17 +246,22 @@ class Messaging:
             from_number = parse_e164(from_text)
         except InvalidPhoneNumberError:
             raise RequestError(400, "InvalidFromNumber", "Invalid From phone number format.") from None
-        try:
-            to_number = parse_e164(to_text)
-        except InvalidPhoneNumberError:
-            raise RequestError(400, "InvalidToNumber", ACS_INVALID_TO) from None
-        if to_number not in self.owned_numbers:
-            owned = ", ".join(sorted(self.owned_numbers))
+        receiver = self.senders.get(to_text)
+        if receiver is None:
+            owned = ", ".join(s.text for s in self.senders.values() if not s.one_way)
             raise RequestError(
                 400,
                 "InvalidToNumber",
-                f"{to_number} is not a number of this resource; owned numbers: {owned}.",
+                f"{to_text} is not a number or short code of this resource; owned: {owned}.",
             )
+        if receiver.one_way:
+            raise RequestError(
+                400,
+                "InvalidToNumber",
+                f"{to_text} is an alphanumeric sender ID: it cannot receive SMS (ACS SMS FAQ). Send to a "
+                "phone number or short code of this resource.",
+            )
+        to_number = receiver.text
         problem = check_message_length(message)
         if problem:
             raise RequestError(400, "BadRequest", problem)

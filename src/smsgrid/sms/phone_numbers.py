@@ -13,8 +13,11 @@ ACS requires E.164: ``+``, the country code and the subscriber number, at most 1
    only possible as local numbers (``IS_POSSIBLE_LOCAL_ONLY``, e.g. +44 1234) are refused: they are not
    reachable from abroad, so they are not E.164.
 
-The normalized form is libphonenumber's E.164 rendering, which equals the input except that a national
-trunk prefix typed after the country code is dropped (+44 0 20… becomes +44 20…).
+3. libphonenumber reads every digit as given: its E.164 rendering equals the text. Otherwise a digit would
+   be dropped on the way to the carrier (+44 0 20… is +44 20… to libphonenumber, +1 1 234… is +1 234…), and
+   a message would reach someone else than the number the caller wrote and will see in every report.
+
+An accepted number is returned unchanged: what is stored, reported and delivered is what the caller gave.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ _EXAMPLE = "+14255550123"
 
 
 def parse_e164(text: object) -> str:
-    """Return *text* as a normalized E.164 string, or raise :class:`InvalidPhoneNumberError`.
+    """Return *text* itself when it is an E.164 number ACS would accept, or raise :class:`InvalidPhoneNumberError`.
 
     Accepts ``object`` so a value straight from decoded JSON can be checked without a cast.
     """
@@ -45,17 +48,22 @@ def parse_e164(text: object) -> str:
         raise InvalidPhoneNumberError(f"{text!r} is not a phone number: give a string in E.164 form, e.g. {_EXAMPLE!r}")
     if _E164_SYNTAX.fullmatch(text) is None:
         raise InvalidPhoneNumberError(f"{text!r} is not in E.164 form: {_syntax_hint(text)}")
-    normalized = _possible_e164(text)
-    if normalized is None:
+    rendered = _possible_e164(text)
+    if rendered is None:
         raise InvalidPhoneNumberError(
             f"{text!r} is not a possible phone number: check the country code and the number of digits"
         )
-    return normalized
+    if rendered != text:
+        raise InvalidPhoneNumberError(
+            f"{text!r} is not a phone number as written: it dials as {rendered!r}; drop the national trunk "
+            "prefix (such as 0 or 1) after the country code, or check the digits"
+        )
+    return text
 
 
 def is_e164(text: object) -> bool:
     """True when :func:`parse_e164` would accept *text*."""
-    return isinstance(text, str) and _E164_SYNTAX.fullmatch(text) is not None and _possible_e164(text) is not None
+    return isinstance(text, str) and _E164_SYNTAX.fullmatch(text) is not None and _possible_e164(text) == text
 
 
 def digits_of(e164: str) -> str:

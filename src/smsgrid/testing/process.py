@@ -134,9 +134,18 @@ def start_smsgrid(
     time_scale: float | None = None,
     args: Sequence[str] = (),
     env: dict[str, str] | None = None,
+    throttling: bool | None = None,
 ) -> SmsgridProcess:
-    """Start `smsgrid serve` on free ports; `config` is TOML text written into the data dir."""
+    """Start `smsgrid serve` on free ports; `config` is TOML text written into the data dir.
+
+    `throttling` False turns ACS's send-rate limits off (SMSGRID_THROTTLING=off) for a harness that sends far
+    more than a real number may; True turns them on whatever the environment says; None leaves it to the
+    config and environment (on by default, as on Azure).
+    """
     extra = list(args)
+    env = dict(env or {})
+    if throttling is not None:
+        env["SMSGRID_THROTTLING"] = "on" if throttling else "off"
     if config is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
         path = data_dir / "smsgrid.toml"
@@ -144,7 +153,5 @@ def start_smsgrid(
         extra += ["--config", str(path)]
     if time_scale is not None:
         extra += ["--time-scale", str(time_scale)]
-    process = SmsgridProcess(
-        data_dir=data_dir, port=free_port(), tls_port=free_port(), args=tuple(extra), env=env or {}
-    )
+    process = SmsgridProcess(data_dir=data_dir, port=free_port(), tls_port=free_port(), args=tuple(extra), env=env)
     return process.start()
