@@ -1,6 +1,6 @@
 """The web UI in a real headless Chromium against a real `smsgrid serve` process.
 
-A person's path through it: log in with the printed one-click URL, send from the compose form and watch the
+A person's path through it: log in with a one-time login URL (as printed), send from the compose form and watch the
 message turn Delivered without reloading (server-sent events), read its timeline, subscribe a webhook that
 refuses every event, see the event dead-lettered and redeliver it. Each page is saved as a screenshot under
 `test-artifacts/screenshots/` for a human to look at.

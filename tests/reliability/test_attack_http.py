@@ -24,6 +24,7 @@ from reliability.clients import SENDER, http_date
 
 from smsgrid.api.hmac_auth import authorization_header
 from smsgrid.testing import SmsgridProcess, free_port, start_smsgrid
+from tests.postgres_support import STORES, store_args
 
 HANDSET = "+14255550123"
 LOGIN_FAILURES_ALLOWED = 10  # smsgrid.api.web_auth.LOGIN_FAILURES_ALLOWED (the test must not import the answer)
@@ -31,13 +32,10 @@ CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
 CONFIG = '[carrier]\ndelay_ms = 10\n\n[server]\nallowed_hosts = ["smsgrid.test"]\nbody_timeout_seconds = 1\n'
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=STORES)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsgridProcess]:
     """One real smsgrid per store for the module; every test writes only what it owns."""
-    args: tuple[str, ...] = ()
-    if request.param == "postgresql":
-        cluster = request.getfixturevalue("postgres_cluster")
-        args = ("--db", cluster.url(cluster.create_database("attack")))
+    args = store_args(request, "attack")
     process = start_smsgrid(tmp_path_factory.mktemp("smsgrid"), config=CONFIG, args=args)
     try:
         yield process

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 SESSION_IDLE_SECONDS = 2 * 3600
 SESSION_ABSOLUTE_SECONDS = 12 * 3600
 MAX_SESSIONS = 1000
-# The printed one-click URL works once, within this long of being made.
+# The printed one-time login URL works once, within this long of being made.
 LOGIN_TOKEN_SECONDS = 15 * 60
 MAX_LOGIN_TOKENS = 1000
 # Failed logins (wrong key or unknown token) per client address: this many within the window, then 429.
