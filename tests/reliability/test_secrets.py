@@ -21,6 +21,7 @@ from reliability.clients import REPORT_EVENT, SignedClient, accepted_ids, admin_
 from standardwebhooks.webhooks import Webhook
 
 from smsgrid.testing import SmsgridProcess, WebhookSink, free_port
+from tests.postgres_support import STORES, store_args
 
 ACCESS_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 ATTRIBUTE_SECRET = "attr-" + secrets.token_hex(16)
@@ -35,8 +36,8 @@ SECRETS = {
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
 
 
-@pytest.fixture(scope="module")
-def secret_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsgridProcess]:
+@pytest.fixture(scope="module", params=STORES)
+def secret_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsgridProcess]:
     """A server with its own access key (the well-known dev key is public by design, so it proves nothing)."""
     process = SmsgridProcess(
         data_dir=tmp_path_factory.mktemp("secret-smsgrid"),
@@ -44,7 +45,7 @@ def secret_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsgridP
         tls_port=free_port(),
         access_key=ACCESS_KEY,
         env={"SMSGRID_ACCESS_KEY": ACCESS_KEY},
-        args=("--time-scale", "0.01"),
+        args=("--time-scale", "0.01", *store_args(request, "secrets")),
     )
     process.start()
     try:
