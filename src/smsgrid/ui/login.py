@@ -68,10 +68,11 @@ async def login_page(request: Request) -> Response:
 
 
 async def login_submit(request: Request) -> Response:
+    # A throttled client is answered before its form is read: guessing costs it a whole request each time.
+    if (refused := _throttled(request, "/")) is not None:
+        return refused
     fields = session.form_fields(await read_form(request))
     next_path = session.safe_next(fields.get("next"))
-    if (refused := _throttled(request, next_path)) is not None:
-        return refused
     if session.key_matches(fields.get("key", ""), access_key_of(request)):
         return _logged_in_response(request, next_path)
     return _failed(request, next_path, WRONG_KEY, 401)
