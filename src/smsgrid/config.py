@@ -21,6 +21,8 @@ from smsgrid.errors import ConfigError, InvalidPhoneNumberError, Problem
 # The documented well-known development key (like Azurite's): base64 of 32 fixed bytes. Anyone can read it
 # here, so it protects nothing but a mistyped client; set SMSGRID_ACCESS_KEY or [resource].access_key for more.
 WELL_KNOWN_ACCESS_KEY = base64.b64encode(b"smsgrid-well-known-dev-key-32byt").decode()
+# An HMAC key shorter than its hash's output (SHA-256: 32 bytes) is the weak link; ACS keys are 64 bytes.
+MIN_KEY_BYTES = 32
 DEFAULT_PHONE_NUMBERS = ("+18005550100", "+18005550101")
 # ServiceUnavailable: the send API answers this recipient with a per-recipient 503 and keeps nothing.
 CARRIER_OUTCOMES = ("Delivered", "Failed", "NoReport", "ServiceUnavailable")
@@ -99,9 +101,14 @@ class StoreSettings:
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
     """`[server]`: the HTTP listeners. A client that has not sent a whole request head within
-    `header_timeout_seconds` of connecting (or of its request's first byte) is disconnected (slowloris)."""
+    `header_timeout_seconds` of connecting (or of its request's first byte) is disconnected (slowloris); one
+    whose body has not arrived within `body_timeout_seconds` of its head likewise. At most `max_connections`
+    are open per listener. Host headers other than loopback, the bind address and `allowed_hosts` are refused."""
 
     header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    max_connections: int = 900
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +152,18 @@ def _check_key(value: Any, problems: list[Problem], path: str) -> str | None:
         problems.append(Problem(path, "must be a non-empty base64 string"))
         return None
     try:
-        base64.b64decode(value, validate=True)
+        decoded = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         problems.append(Problem(path, "is not valid base64; use e.g. `openssl rand -base64 32`"))
+        return None
+    if len(decoded) < MIN_KEY_BYTES:
+        problems.append(
+            Problem(
+                path,
+                f"decodes to {len(decoded)} bytes; at least {MIN_KEY_BYTES} are required (Azure's keys are 64): "
+                "use e.g. `openssl rand -base64 64`",
+            )
+        )
         return None
     return value
 
@@ -293,15 +309,29 @@ def _store(raw: Mapping[str, Any], problems: list[Problem]) -> StoreSettings:
     return StoreSettings(retention_days=float(days))
 
 
-def _server(raw: Mapping[str, Any], problems: list[Problem]) -> ServerSettings:
-    default = ServerSettings().header_timeout_seconds
-    seconds = raw.get("header_timeout_seconds", default)
+def _seconds(raw: Mapping[str, Any], key: str, default: float, problems: list[Problem]) -> float:
+    seconds = raw.get(key, default)
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 < seconds <= 3600:
+        problems.append(Problem(f"server.{key}", f"must be a number of seconds from 0 to 3600 (e.g. {default:g})"))
+        return default
+    return float(seconds)
+
+
+def _server(raw: Mapping[str, Any], problems: list[Problem]) -> ServerSettings:
+    base = ServerSettings()
+    connections = _int(raw, "max_connections", "server.max_connections", problems, 16, 1_000_000)
+    hosts = raw.get("allowed_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h and " " not in h for h in hosts):
         problems.append(
-            Problem("server.header_timeout_seconds", "must be a number of seconds from 0 to 3600 (e.g. 10)")
+            Problem("server.allowed_hosts", 'must be a list of host names, e.g. ["smsgrid.internal"] (or ["*"])')
         )
-        seconds = default
-    return ServerSettings(header_timeout_seconds=float(seconds))
+        hosts = []
+    return ServerSettings(
+        header_timeout_seconds=_seconds(raw, "header_timeout_seconds", base.header_timeout_seconds, problems),
+        body_timeout_seconds=_seconds(raw, "body_timeout_seconds", base.body_timeout_seconds, problems),
+        max_connections=connections or base.max_connections,
+        allowed_hosts=tuple(hosts),
+    )
 
 
 def _guid(value: Any, path: str, problems: list[Problem]) -> str | None:
@@ -374,8 +404,7 @@ def load_settings(
     known = ("resource", "carrier", "throttling", "delivery", "store", "server", "entra", "subscriptions")
     unknown = set(raw) - set(known)
     problems.extend(
-        Problem(key, f"unknown section; expected {', '.join(known[:-1])} or {known[-1]}")
-        for key in unknown
+        Problem(key, f"unknown section; expected {', '.join(known[:-1])} or {known[-1]}") for key in unknown
     )
     resource = _resource(_table(raw, "resource", problems), env, problems)
     carrier = _carrier(_table(raw, "carrier", problems), problems)

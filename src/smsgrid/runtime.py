@@ -12,6 +12,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from smsgrid.carrier.simulator import CarrierSimulator
+from smsgrid.changes import ChangeFeed, notifying_store
 from smsgrid.clock import Clock
 from smsgrid.config import Settings
 from smsgrid.delivery.engine import DeliveryEngine
@@ -45,6 +46,7 @@ class Runtime:
     engine: DeliveryEngine
     carrier: CarrierSimulator
     dispatch: bool = True
+    changes: ChangeFeed = field(default_factory=ChangeFeed)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
     _subscriptions_changed: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
@@ -54,7 +56,8 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, *, dispatch: bool = True, base_url: str = "") -> Runtime:
-        store = open_store(settings.database_url)
+        changes = ChangeFeed()
+        store = notifying_store(open_store(settings.database_url), changes.bump)
         clock = Clock(settings.time_scale)
         metrics = Metrics()
         registry = SubscriptionRegistry()
@@ -113,6 +116,7 @@ class Runtime:
             engine=engine,
             carrier=carrier,
             dispatch=dispatch,
+            changes=changes,
         )
 
     async def start(self) -> None:
@@ -134,6 +138,7 @@ class Runtime:
 
     def _on_store_wake(self, kind: str) -> None:
         """Another process committed work (PostgreSQL LISTEN/NOTIFY): wake whoever takes it, within milliseconds."""
+        self.changes.bump()
         if kind == "carrier":
             self.carrier.wake()
         elif kind == "deliveries":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def ensure_certificate(data_dir: Path) -> TlsFiles:
     files = TlsFiles(folder / "cert.pem", folder / "key.pem")
     if files.cert.exists() and files.key.exists():
         return files
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smsgrid local")])
     now = dt.datetime.now(dt.UTC)
@@ -52,10 +53,15 @@ def ensure_certificate(data_dir: Path) -> TlsFiles:
         .sign(key, hashes.SHA256())
     )
     tmp_key = files.key.with_suffix(".tmp")
-    tmp_key.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    tmp_key.chmod(0o600)
+    tmp_key.unlink(missing_ok=True)  # a leftover of a crash may have another mode; O_EXCL below makes a new one
+    # Created 0600, never readable by others even for a moment (a write-then-chmod leaves a window).
+    fd = os.open(tmp_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     tmp_key.replace(files.key)
     tmp_cert = files.cert.with_suffix(".tmp")
     tmp_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

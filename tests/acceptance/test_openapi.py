@@ -158,7 +158,9 @@ def test_real_responses_validate_against_the_document(smsgrid_server: SmsgridPro
         assert validate("POST", "/sms", unsigned)["error"]["code"] == "Denied"
         bad = http.put("/admin/subscriptions/ab", headers=BEARER, json={"destination": {}})
         assert validate("PUT", "/admin/subscriptions/{}", bad)["error"]["code"] == "InvalidRequest"
-        huge = http.post("/admin/inbound", headers=BEARER, content=b"x" * (1024 * 1024 + 1))
+        huge = http.post(
+            "/admin/inbound", headers={**BEARER, "Content-Type": "application/json"}, content=b"x" * (1024 * 1024 + 1)
+        )
         assert validate("POST", "/admin/inbound", huge)["error"]["code"] == "RequestEntityTooLarge"
         deleted = http.delete("/admin/subscriptions/refusing", headers=BEARER)
         assert deleted.status_code == 204

@@ -1,6 +1,6 @@
 """The web UI in a real headless Chromium against a real `smsgrid serve` process.
 
-A person's path through it: log in with the printed one-click URL, send from the compose form and watch the
+A person's path through it: log in with a one-time login URL (as printed), send from the compose form and watch the
 message turn Delivered without reloading (server-sent events), read its timeline, subscribe a webhook that
 refuses every event, see the event dead-lettered and redeliver it. Each page is saved as a screenshot under
 `test-artifacts/screenshots/` for a human to look at.
@@ -16,7 +16,6 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from smsgrid.api.auth import session_token
 from smsgrid.testing import SmsgridProcess, WebhookSink
 from smsgrid.testing.plugin import subscribe
 
@@ -96,8 +95,11 @@ def page(context: BrowserContext, console_errors: list[str]) -> Iterator[Page]:
 
 
 def one_click_url(server: SmsgridProcess) -> str:
-    """The URL `smsgrid serve` prints: the key as it is, unescaped (a base64 key may hold '+', '/', '=')."""
-    return f"{server.base_url}/login?key={server.access_key}"
+    """A one-time login URL, as `smsgrid serve` prints and `smsgrid login-url` makes (POST /admin/login-tokens)."""
+    with server.admin() as admin:
+        made = admin.post("/admin/login-tokens")
+    assert made.status_code == 201, made.text
+    return f"{server.base_url}{made.json()['path']}"
 
 
 def shot(page: Page, name: str) -> Path:
@@ -153,19 +155,21 @@ def test_session_cookie_is_httponly_samesite_and_forms_need_the_csrf_token(
     login(page, smsgrid_server)
     cookies = {c["name"]: c for c in context.cookies()}
     session = cookies["smsgrid_session"]
-    assert session["value"] == session_token(smsgrid_server.access_key)
+    assert len(session["value"]) >= 43  # a random id (32 bytes), not derived from the key
     assert session["httpOnly"] is True
     assert session["sameSite"] == "Lax"
-    assert cookies["smsgrid_csrf"]["httpOnly"] is True
     # No script can read it, and the access key itself is on no page.
     assert "smsgrid_session" not in page.evaluate("document.cookie")
     for path in ("/", "/phones/+18005550100", "/subscriptions/new"):
         page.goto(path)
         assert smsgrid_server.access_key not in page.content()
 
-    # The session works for the admin API too (require_admin accepts the cookie) ...
+    # The session works for the admin API too (admin_caller accepts the cookie) ...
     admin = page.request.get("/admin/messages")
     assert admin.status == 200
+    # ... a state-changing call with it needs the session's CSRF token in X-CSRF-Token ...
+    inbound = {"from": "+14255550123", "to": "+18005550100", "message": "no token"}
+    assert page.request.post("/admin/inbound", data=inbound).status == 403
     # ... but a form post with the session and without the per-session CSRF token is refused.
     forged = page.request.post(
         "/phones/+18005550100/send", form={"to": "+14255550123", "message": "forged"}, max_redirects=0
@@ -179,6 +183,11 @@ def test_session_cookie_is_httponly_samesite_and_forms_need_the_csrf_token(
     expect(page).to_have_url(re.compile(r"/login\?notice=loggedout"))
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login\?next="))
+    # ... on the server: the old cookie, replayed, opens nothing.
+    replayed = httpx.get(
+        f"{smsgrid_server.base_url}/admin/messages", cookies={"smsgrid_session": session["value"]}, timeout=10
+    )
+    assert replayed.status_code == 401
 
 
 def test_sent_message_turns_delivered_live_and_its_timeline_shows_every_step(

@@ -8,8 +8,6 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
-from smsgrid.api.auth import session_token
-from smsgrid.config import WELL_KNOWN_ACCESS_KEY
 from smsgrid.delivery.subscription_spec import parse_subscription_spec
 from smsgrid.ui import session, stats
 from smsgrid.ui.conversations import conversations, thread
@@ -256,20 +254,6 @@ def test_versions_round_trip_and_name_what_changed() -> None:
 
 
 # -------------------------------------------------------------------------------------------------- session
-
-
-def test_login_key_from_the_raw_query_keeps_plus_signs() -> None:
-    key = "ab+cd/ef=="
-    assert session.key_from_query(f"next=%2F&key={key}".encode()) == key
-    assert session.key_from_query(b"key=ab%2Bcd%2Fef%3D%3D") == key
-    assert session.key_from_query(b"other=1") is None
-
-
-def test_csrf_token_is_bound_to_the_session_nonce_and_the_key() -> None:
-    token = session.csrf_token(WELL_KNOWN_ACCESS_KEY, "nonce-1")
-    assert token != session.csrf_token(WELL_KNOWN_ACCESS_KEY, "nonce-2")
-    assert token != session.csrf_token("another-key", "nonce-1")
-    assert token != session_token(WELL_KNOWN_ACCESS_KEY)
 
 
 @pytest.mark.parametrize(

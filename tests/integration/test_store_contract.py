@@ -329,6 +329,18 @@ async def test_help_keyword_commits_its_auto_reply(store: Store) -> None:
     assert await store.claim_carrier_jobs(now + 1, 10, now + LEASE) == []  # an auto-reply needs no carrier
 
 
+async def test_a_subscription_is_read_by_its_exact_name(store: Store) -> None:
+    """One row by name: the public validation URL must not read every subscription (SECURITY.md)."""
+    await store.put_subscription(subscription("one-sub", "AwaitingManualAction"))
+    await store.put_subscription(subscription("two-sub"))
+    found = await store.get_subscription("one-sub")
+    assert found is not None
+    assert (found.name, found.provisioning_state) == ("one-sub", "AwaitingManualAction")
+    assert found.spec == subscription("one-sub").spec
+    assert await store.get_subscription("ONE-SUB") is None
+    assert await store.get_subscription("one") is None
+
+
 async def test_subscriptions_put_list_delete_drops_pending(store: Store) -> None:
     await store.put_subscription(subscription("b-sub"))
     await store.put_subscription(subscription("A-sub", "AwaitingManualAction"))

@@ -31,6 +31,9 @@ def azure_error(response: httpx.Response, status: int) -> dict[str, Any]:
     return error
 
 
+JSON_TYPE = {"Content-Type": "application/json"}
+
+
 # -- oversized bodies -----------------------------------------------------------------------------------------
 
 
@@ -63,7 +66,7 @@ def test_a_chunked_oversized_body_is_refused_once_past_the_limit(shared_server: 
 def test_a_body_just_under_the_limit_is_read(shared_server: SmsgridProcess) -> None:
     body = orjson.dumps({"from": "+14255550123", "to": SENDER, "message": "x" * (MB - 200)})
     with shared_server.admin() as admin:
-        response = admin.post("/admin/inbound", content=body)
+        response = admin.post("/admin/inbound", content=body, headers=JSON_TYPE)
     # Read whole and refused for what it says (too long a message), not for its size.
     assert azure_error(response, 400)["code"] != "RequestEntityTooLarge"
 
@@ -143,7 +146,7 @@ def test_a_malformed_send_is_a_clear_400(shared_server: SmsgridProcess, case: st
 def test_malformed_admin_bodies_are_clear_400s(shared_server: SmsgridProcess, case: str) -> None:
     with shared_server.admin() as admin:
         for method, path in (("POST", "/admin/inbound"), ("PUT", "/admin/subscriptions/malformed")):
-            azure_error(admin.request(method, path, content=MALFORMED[case]), 400)
+            azure_error(admin.request(method, path, content=MALFORMED[case], headers=JSON_TYPE), 400)
 
 
 @pytest.mark.parametrize(

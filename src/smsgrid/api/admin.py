@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from smsgrid.api.auth import require_admin
+from smsgrid.api.auth import Caller, admin_caller, check_hmac_admin, web_auth_of
+from smsgrid.api.ids import id_number
 from smsgrid.api.responses import json_response, read_body
+from smsgrid.api.web_auth import LOGIN_TOKEN_SECONDS
 from smsgrid.errors import RequestError
 from smsgrid.messaging.send_request import bad_request, load_json_object
 from smsgrid.runtime import Runtime
@@ -16,23 +20,33 @@ DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 
 
-async def _admin(request: Request) -> tuple[Runtime, bytes]:
+async def _admin(request: Request, *, json_body: bool = False) -> tuple[Runtime, bytes]:
+    """Authorise from the headers, then (only then) read the body; HMAC needs the body, which stays bounded.
+
+    `json_body`: the operation takes a JSON body, so it must say `Content-Type: application/json` (415
+    otherwise). A browser can send `text/plain` or a form to another origin without asking it first (CORS
+    "simple request"); JSON it cannot, so this closes that door even beside the CSRF check.
+    """
     runtime: Runtime = request.app.state.runtime
-    body = await read_body(request)
-    require_admin(request, body, runtime.key_bytes, runtime.settings.resource.access_key)
+    caller = admin_caller(request, runtime.settings.resource.access_key)
+    if caller is Caller.HMAC:
+        # Its signature covers the body, so only this caller is read before it is known (bounded to 1 MiB).
+        body = await read_body(request)
+        check_hmac_admin(request, body, runtime.key_bytes)
+    if json_body:
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise RequestError(
+                415, "UnsupportedMediaType", "Send the body as JSON with 'Content-Type: application/json'."
+            )
+    if caller is not Caller.HMAC:
+        body = await read_body(request)
     return runtime, body
-
-
-def _id_number(text: str | None) -> int | None:
-    """A positive database id from a path or query string; None for anything else (e.g. "7²", 2**64)."""
-    if not text or not (text.isascii() and text.isdigit()) or len(text) > 18:
-        return None
-    return int(text)
 
 
 def _limit(request: Request) -> int:
     text = request.query_params.get("limit", str(DEFAULT_PAGE))
-    value = _id_number(text)
+    value = id_number(text)
     if value is None or not 1 <= value <= MAX_PAGE:
         raise bad_request(f"limit must be an integer from 1 to {MAX_PAGE}.")
     return int(text)
@@ -64,7 +78,7 @@ def _not_found(what: str) -> RequestError:
 
 
 async def put_subscription(request: Request) -> Response:
-    runtime, body = await _admin(request)
+    runtime, body = await _admin(request, json_body=True)
     name = request.path_params["name"]
     result = await runtime.subscriptions.put(name, load_json_object(body))
     return json_response(result, 200)
@@ -93,7 +107,7 @@ async def list_subscriptions(request: Request) -> Response:
 
 
 async def inbound(request: Request) -> Response:
-    runtime, body = await _admin(request)
+    runtime, body = await _admin(request, json_body=True)
     raw = load_json_object(body)
     fields = {}
     for key in ("from", "to", "message"):
@@ -146,7 +160,7 @@ async def list_deadletters(request: Request) -> Response:
 async def redeliver(request: Request) -> Response:
     runtime, _ = await _admin(request)
     text = request.path_params["deadletter_id"]
-    deadletter_id = _id_number(text)
+    deadletter_id = id_number(text)
     found = None if deadletter_id is None else await runtime.store.get_deadletter(deadletter_id)
     if deadletter_id is None or found is None:
         raise _not_found(f"No dead letter with id '{text}'.")
@@ -164,9 +178,26 @@ async def validate(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     name = request.path_params["name"]
     code = request.query_params.get("code", "")
+    refused = RequestError(400, "ValidationFailed", "This validation link is unknown, used or expired.")
+    # Codes are ASCII (a UUID); anything else is refused here, not compared (compare_digest raises on it).
+    if not code.isascii() or len(code) > 200:
+        raise refused
+    # Anyone may call this, so it reads one row by name: never every subscription per request.
+    record = await runtime.store.get_subscription(name)
+    if record is None or not record.validation_code or not hmac.compare_digest(code, record.validation_code):
+        raise refused
     if await runtime.subscriptions.manual_validate(name, code):
         return Response("Webhook successfully validated.", media_type="text/plain")
-    raise RequestError(400, "ValidationFailed", "This validation link is unknown, used or expired.")
+    raise refused
+
+
+async def create_login_token(request: Request) -> Response:
+    """`POST /admin/login-tokens`: a one-time web UI login URL (`smsgrid login-url`); the key never goes in a URL."""
+    runtime, _ = await _admin(request)
+    if admin_caller(request, runtime.settings.resource.access_key) is Caller.SESSION:
+        raise RequestError(403, "Forbidden", "A web UI session cannot make login links; use the access key.")
+    token = web_auth_of(request).login_tokens.issue()
+    return json_response({"path": f"/login?token={token}", "expiresInSeconds": LOGIN_TOKEN_SECONDS}, 201)
 
 
 routes = [
@@ -182,4 +213,5 @@ routes = [
     Route("/admin/events/{event_id}", get_event, methods=["GET"]),
     Route("/admin/deadletters", list_deadletters, methods=["GET"]),
     Route("/admin/deadletters/{deadletter_id}/redeliver", redeliver, methods=["POST"]),
+    Route("/admin/login-tokens", create_login_token, methods=["POST"]),
 ]

@@ -13,7 +13,9 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsgrid.api import admin, data_plane, openapi, topic_publishing
+from smsgrid.api.hmac_auth import CLOCK_SKEW_SECONDS
 from smsgrid.api.responses import error_response, json_response
+from smsgrid.api.web_auth import WebAuth
 from smsgrid.entra import EntraIssuer
 from smsgrid.entra import routes as entra_routes
 from smsgrid.errors import AuthenticationError, RequestError, StoreUnavailableError
@@ -34,7 +36,9 @@ async def _request_error(request: Request, exc: Exception) -> Response:
 
 
 async def _auth_error(request: Request, exc: Exception) -> Response:
-    return error_response(401, "Denied", str(exc))
+    # Closed after the answer: a refused caller's unread body (the admin API refuses before reading it) must
+    # not keep the connection, and with it a slot, busy.
+    return error_response(401, "Denied", str(exc), {"Connection": "close"})
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
@@ -81,7 +85,56 @@ class _StoreRecoveryWatch:
         await self.app(scope, receive, watch)
 
 
-def create_app(runtime: Runtime, extra_routes: list[BaseRoute] | None = None) -> Starlette:
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def host_name(header: str) -> str:
+    """The name of a Host header without its port, lower-case: `[::1]:8443` → `[::1]`, `Example:80` → `example`."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        return value[: end + 1] if end > 0 else value
+    return value.partition(":")[0]
+
+
+def allowed_host_names(bind_host: str, configured: tuple[str, ...]) -> frozenset[str] | None:
+    """The Host names this server answers: loopback, the address it listens on, and `[server] allowed_hosts`.
+    None when `"*"` is configured (any name; the operator has a proxy or firewall in front)."""
+    if "*" in configured:
+        return None
+    bind = f"[{bind_host}]" if ":" in bind_host else bind_host
+    wildcard = bind_host in ("", "0.0.0.0", "::")
+    return frozenset({*LOOPBACK_HOSTS, *([] if wildcard else [bind.lower()]), *(h.lower() for h in configured)})
+
+
+class _HostCheck:
+    """Refuses a request whose Host is not one of ours (DNS rebinding: a web page whose name resolves to
+    127.0.0.1 would otherwise read the API with the browser as its proxy). 400 in Azure's error shape, as
+    Azure's front ends answer an unknown host. `/healthz` answers any Host: probes use the pod's address."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str] | None) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.allowed is None or scope["type"] != "http" or scope["path"] == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        if host_name(host) in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        shown = host[:100] or "(none)"
+        message = f"The Host header {shown!r} is not a name of this server; add it to [server] allowed_hosts."
+        await error_response(400, "InvalidHostHeader", message, {"Connection": "close"})(scope, receive, send)
+
+
+def create_app(
+    runtime: Runtime,
+    extra_routes: list[BaseRoute] | None = None,
+    *,
+    allowed_hosts: frozenset[str] | None = LOOPBACK_HOSTS,
+) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -95,7 +148,7 @@ def create_app(runtime: Runtime, extra_routes: list[BaseRoute] | None = None) ->
     outage = OutageLog(log, "API", "sends and other writes are answered 503, reads still work")
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(_StoreRecoveryWatch, outage=outage)],
+        middleware=[Middleware(_HostCheck, allowed=allowed_hosts), Middleware(_StoreRecoveryWatch, outage=outage)],
         exception_handlers={
             RequestError: _request_error,
             AuthenticationError: _auth_error,
@@ -107,6 +160,8 @@ def create_app(runtime: Runtime, extra_routes: list[BaseRoute] | None = None) ->
     app.state.runtime = runtime
     app.state.entra = EntraIssuer(runtime.settings.entra, runtime.settings.data_dir)
     app.state.store_outage = outage
+    # A signature can be replayed for as long as its x-ms-date is accepted: that far either side of now.
+    app.state.web_auth = WebAuth.create(replay_window_seconds=2 * CLOCK_SKEW_SECONDS)
     return app
 
 

@@ -1,16 +1,32 @@
 """Who may call: the data plane needs the ACS HMAC signature or an Entra token of smsgrid's issuer; the admin API
-takes the HMAC or `Bearer <access key>`."""
+takes the HMAC, `Bearer <access key>`, or the web UI's session cookie with its CSRF token.
+
+The admin API decides who is calling from the headers alone, before it reads a body: a caller without a
+credential is answered 401 at once instead of being allowed to trickle up to 1 MiB first (SECURITY.md).
+"""
 
 from __future__ import annotations
 
 import hmac
 import time
+from enum import Enum
 
 from starlette.requests import Request
 
 from smsgrid.api.hmac_auth import verify
+from smsgrid.api.web_auth import WebAuth
 from smsgrid.entra import EntraIssuer
-from smsgrid.errors import AuthenticationError
+from smsgrid.errors import AuthenticationError, RequestError
+
+SESSION_COOKIE = "smsgrid_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Caller(Enum):
+    BEARER = "bearer"
+    SESSION = "session"
+    HMAC = "hmac"
 
 
 def path_and_query(request: Request) -> str:
@@ -46,21 +62,47 @@ async def require_data_plane_caller(request: Request, body: bytes, key: bytes, a
     require_hmac(request, body, key)
 
 
-def require_admin(request: Request, body: bytes, key: bytes, access_key: str) -> None:
+def web_auth_of(request: Request) -> WebAuth:
+    auth: WebAuth = request.app.state.web_auth
+    return auth
+
+
+def admin_caller(request: Request, access_key: str) -> Caller:
+    """Who is calling, from the headers only; raises before any body is read when it is nobody.
+
+    A session cookie alone is what a browser attaches to a cross-site request, so a state-changing call made
+    with it must also carry the session's CSRF token in `X-CSRF-Token` (OWASP CSRF cheat sheet, "custom
+    request header"); a page on another origin can neither read the token nor set that header without CORS.
+    """
     header = request.headers.get("authorization", "")
     if header.startswith("Bearer "):
         if hmac.compare_digest(header[7:].strip().encode(), access_key.encode()):
-            return
+            return Caller.BEARER
         raise AuthenticationError("The bearer token is not this resource's access key.")
     if header.startswith("HMAC-SHA256 "):
-        require_hmac(request, body, key)
-        return
-    cookie = request.cookies.get("smsgrid_session")
-    if cookie is not None and hmac.compare_digest(cookie.encode(), session_token(access_key).encode()):
-        return
+        return Caller.HMAC
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is not None:
+        session = web_auth_of(request).sessions.get(cookie)
+        if session is None:
+            raise AuthenticationError("The session has ended; log in to the web UI again.")
+        if request.method not in SAFE_METHODS:
+            token = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(token.encode(), session.csrf.encode()):
+                raise RequestError(
+                    403, "Forbidden", "A call made with the web UI's session needs its CSRF token in X-CSRF-Token."
+                )
+        return Caller.SESSION
     raise AuthenticationError("Send 'Authorization: Bearer <access key>' (see `smsgrid connection-string`).")
 
 
-def session_token(access_key: str) -> str:
-    """The UI's session cookie value: derived from the key, so the key itself never sits in a cookie."""
-    return hmac.new(access_key.encode(), b"smsgrid-ui-session", "sha256").hexdigest()
+def check_hmac_admin(request: Request, body: bytes, key: bytes) -> None:
+    """An HMAC-signed admin call: the signature, and for a state-changing one, that it was not sent before."""
+    require_hmac(request, body, key)
+    if request.method not in SAFE_METHODS:
+        _, _, signature = request.headers.get("authorization", "").rpartition("Signature=")
+        if not web_auth_of(request).replays.first_use(signature):
+            raise AuthenticationError(
+                "This signed request was already accepted once (replay); sign every request anew. "
+                "x-ms-date has one-second resolution, so two identical requests need different seconds."
+            )

@@ -61,10 +61,12 @@ _ERROR_TEXT = {
     "400": "The request is not valid; `error.message` says what to change.",
     "401": "Not signed with the access key (HMAC) or no `Bearer <access key>`: `error.code` is `Denied`. On the "
     "data plane, also a `from` that is not one of the resource's senders: `Unauthorized`, empty message, as Azure.",
+    "403": "Called with the web UI's session cookie but without its CSRF token in `X-CSRF-Token`.",
     "404": "Nothing with that name or id.",
     "405": "The path exists but not with this method.",
     "409": "The request conflicts with the current state (e.g. already redelivered).",
     "413": "The body is over 1 MiB.",
+    "415": "The body is not sent as `Content-Type: application/json`.",
     "429": "The sender is over ACS's send rate (docs/configuration.md#throttling); retry after `Retry-After` seconds.",
     "503": "The store cannot commit right now; nothing was written. Retry after `Retry-After` seconds.",
 }
@@ -502,7 +504,7 @@ def _admin_paths() -> dict[str, Any]:
                         "Stored; properties.provisioningState says whether the handshake succeeded.",
                         _ref("EventSubscription"),
                     ),
-                    **_errors("400", "401", "413", "503"),
+                    **_errors("400", "401", "403", "413", "415", "503"),
                 },
             },
             "get": {
@@ -515,7 +517,7 @@ def _admin_paths() -> dict[str, Any]:
                 **admin,
                 "operationId": "deleteSubscription",
                 "parameters": [name],
-                "responses": {"204": _ok("Deleted."), **_errors("401", "404", "503")},
+                "responses": {"204": _ok("Deleted."), **_errors("401", "403", "404", "503")},
             },
         },
         "/admin/inbound": {
@@ -526,7 +528,25 @@ def _admin_paths() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": _content(_ref("InboundRequest"))},
                 "responses": {
                     "202": _ok("Stored; SMSReceived published.", _ref("InboundResponse")),
-                    **_errors("400", "401", "413", "503"),
+                    **_errors("400", "401", "403", "413", "415", "503"),
+                },
+            }
+        },
+        "/admin/login-tokens": {
+            "post": {
+                **admin,
+                "operationId": "createLoginToken",
+                "summary": "A one-time web UI login path (`smsgrid login-url`): used once, within 15 minutes.",
+                "responses": {
+                    "201": _ok(
+                        "Made.",
+                        {
+                            "type": "object",
+                            "required": ["path", "expiresInSeconds"],
+                            "properties": {"path": STRING, "expiresInSeconds": {"type": "integer"}},
+                        },
+                    ),
+                    **_errors("401", "403"),
                 },
             }
         },
@@ -619,7 +639,7 @@ def _admin_paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "202": _ok("Queued.", _ref("RedeliverResponse")),
-                    **_errors("401", "404", "409", "503"),
+                    **_errors("401", "403", "404", "409", "503"),
                 },
             }
         },

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from smsgrid.errors import RequestError
@@ -46,9 +46,13 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
             raise RequestError(413, "RequestEntityTooLarge", f"The body is {size} bytes; at most {limit} allowed.")
     chunks: list[bytes] = []
     total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise RequestError(413, "RequestEntityTooLarge", f"The body is over {limit} bytes; send less.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > limit:
+                raise RequestError(413, "RequestEntityTooLarge", f"The body is over {limit} bytes; send less.")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client left (or was closed after `[server] body_timeout_seconds`): nobody reads this answer.
+        raise RequestError(408, "RequestTimeout", "The body did not arrive in time.") from None
     return b"".join(chunks)

@@ -140,6 +140,11 @@ class SmsgridClient:
 
     # -- admin API ------------------------------------------------------------------------------------------
 
+    def login_url(self) -> str:
+        """A one-time web UI login URL (POST /admin/login-tokens): the key itself never goes in a URL."""
+        answer = self._json("POST", "/admin/login-tokens")
+        return f"{self.url}{answer['path']}"
+
     def inbound(self, sender: str, to: str, message: str) -> str:
         answer = self._json("POST", "/admin/inbound", json={"from": sender, "to": to, "message": message})
         return str(answer["messageId"])

@@ -14,6 +14,7 @@ from smsgrid.cli.commands_config import config_app
 from smsgrid.cli.commands_events import deadletters_app, events_app
 from smsgrid.cli.commands_messaging import messages_app, receive, send
 from smsgrid.cli.commands_subscriptions import subscriptions_app
+from smsgrid.cli.options import DEFAULT_URL, KeyOption, UrlOption, connect
 from smsgrid.cli.worker import worker
 from smsgrid.config import WELL_KNOWN_ACCESS_KEY, Settings, load_settings
 from smsgrid.errors import ConfigError
@@ -73,7 +74,7 @@ print(client.send(from_="{sender}", to="+14255550123", message="Hello from smsgr
 def _announce(settings: Settings, listen: Listen) -> ReadyHook:
     from smsgrid.server import connection_string
 
-    def on_ready(runtime: Runtime, tls: TlsFiles | None, port: int, tls_port: int) -> None:
+    def on_ready(runtime: Runtime, tls: TlsFiles | None, port: int, tls_port: int, login_token: str) -> None:
         key = settings.resource.access_key
         conn = connection_string(listen.host, tls_port, port, key)
         ui = f"http://{'127.0.0.1' if listen.host in ('0.0.0.0', '') else listen.host}:{port}/"
@@ -84,7 +85,8 @@ def _announce(settings: Settings, listen: Listen) -> ReadyHook:
         if tls is not None:
             console.print(f"  TLS certificate    {tls.cert.resolve()}")
         console.print(f"  plain HTTP         http://{listen.host}:{port}/  (SmsClient(url, AzureKeyCredential(key)))")
-        console.print(f"  web UI             {ui}login?key={key}")
+        console.print(f"  web UI             {ui}login?token={login_token}  (works once, for 15 min;")
+        console.print("                     `smsgrid login-url` makes another)")
         resource = settings.resource
         console.print(f"  owned numbers      {', '.join(resource.phone_numbers)}")
         if resource.short_codes:
@@ -106,7 +108,8 @@ def _announce(settings: Settings, listen: Listen) -> ReadyHook:
 def _log_ready(settings: Settings, listen: Listen) -> ReadyHook:
     """In JSON mode the ready banner is one log record; the access key stays out of it (docs/cli.md)."""
 
-    def on_ready(runtime: Runtime, tls: TlsFiles | None, port: int, tls_port: int) -> None:
+    def on_ready(runtime: Runtime, tls: TlsFiles | None, port: int, tls_port: int, login_token: str) -> None:
+        # No login token either: log files are kept and read by more people than a terminal.
         logging.getLogger("smsgrid").info(
             "smsgrid is ready",
             extra={
@@ -173,6 +176,13 @@ def connection_string_command(
 
     settings = _settings(config, data_dir, None, 1.0)
     typer.echo(connection_string(host, tls_port, port, settings.resource.access_key))
+
+
+@app.command("login-url")
+def login_url_command(url: UrlOption = DEFAULT_URL, key: KeyOption = WELL_KNOWN_ACCESS_KEY) -> None:
+    """Print a one-time web UI login URL (valid once, for 15 minutes) from the running server."""
+    with connect(url, key) as client:
+        typer.echo(client.login_url())
 
 
 def _log_format(value: str) -> LogFormat:

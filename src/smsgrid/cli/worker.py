@@ -29,7 +29,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Start the carrier and the delivery engine; run until SIGINT/SIGTERM (or `stop` is set); stop cleanly."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)  # dead-letter files are written here
+    # Dead-letter files are written here: private, as `serve` makes it (SECURITY.md). An existing dir keeps its mode.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     runtime = Runtime.build(settings, dispatch=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -54,9 +55,14 @@ def worker(
         typer.Option("--db", help="postgresql://user@host/database (the same database as the API processes)."),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")] = None,
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="Where dead-letter files are written.")] = Path(
-        ".smsgrid"
-    ),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Where dead-letter files are written [default: $SMSGRID_DATA_DIR or .smsgrid].",
+            show_default=False,
+        ),
+    ] = None,
     time_scale: Annotated[
         float, typer.Option("--time-scale", help="Multiplies retry delays, TTL, validation window, carrier delay.")
     ] = 1.0,

@@ -6,6 +6,7 @@ can duplicate a file but never lose one.
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,5 +63,8 @@ def blob_path(root: Path, container: str, subscription: str, at: float) -> Path:
 def write_blob(path: Path, documents: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(orjson.dumps(documents))
+    # 0600 from creation: dead letters hold message texts and numbers (SECURITY.md).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(orjson.dumps(documents))
     tmp.replace(path)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
+from smsgrid.api.ids import id_number
 from smsgrid.errors import RequestError
 from smsgrid.ui import session
 from smsgrid.ui.forms import (
@@ -22,7 +23,7 @@ from smsgrid.ui.forms import (
     values_from_post,
 )
 from smsgrid.ui.pages import render_phone, render_subscription_form
-from smsgrid.ui.web import access_key_of, csrf_refused, login_redirect, not_found, read_form, redirect, runtime_of
+from smsgrid.ui.web import csrf_refused, login_redirect, not_found, read_form, redirect, runtime_of
 
 
 async def _checked_form(request: Request) -> bytes | Response:
@@ -30,7 +31,7 @@ async def _checked_form(request: Request) -> bytes | Response:
     if (gate := login_redirect(request)) is not None:
         return gate
     body = await read_form(request)
-    if not session.csrf_ok(request, access_key_of(request), session.form_fields(body).get(session.CSRF_FIELD)):
+    if not session.csrf_ok(request, session.form_fields(body).get(session.CSRF_FIELD)):
         return csrf_refused()
     return body
 
@@ -143,9 +144,10 @@ async def redeliver(request: Request) -> Response:
         return body
     runtime = runtime_of(request)
     text = request.path_params["deadletter_id"]
-    found = await runtime.store.get_deadletter(int(text)) if text.isdigit() else None
-    if found is None:
-        return not_found(request, f"No dead letter with id {text}.")
-    if found["redeliveredAt"] is None and not await runtime.redeliver(int(text)):
-        return redirect(f"/deadletters?problem=inactive&id={int(text)}")
-    return redirect(f"/deadletters?notice=redelivered&id={int(text)}")
+    deadletter_id = id_number(text)  # the admin API's parser: "²", "٣" or 5,000 digits are a 404, not a 500
+    found = None if deadletter_id is None else await runtime.store.get_deadletter(deadletter_id)
+    if deadletter_id is None or found is None:
+        return not_found(request, f"No dead letter with id {text[:40]}.")
+    if found["redeliveredAt"] is None and not await runtime.redeliver(deadletter_id):
+        return redirect(f"/deadletters?problem=inactive&id={deadletter_id}")
+    return redirect(f"/deadletters?notice=redelivered&id={deadletter_id}")

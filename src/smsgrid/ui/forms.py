@@ -100,12 +100,16 @@ def inbound_fields(fields: Mapping[str, str]) -> tuple[str, str]:
     return sender, message
 
 
+MAX_NUMBER_DIGITS = 9
+
+
 def _int_field(fields: Mapping[str, list[str]], name: str, label: str, problems: list[str]) -> int | None:
     text = _first(fields, name).strip()
     if not text:
         return None
-    if not text.isdigit():
-        problems.append(f"{label}: {text!r} is not a whole number.")
+    # ASCII digits only ("²" and "٣" pass isdigit() but not int()), and few of them: no 5,000-digit int().
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_NUMBER_DIGITS:
+        problems.append(f"{label}: {text[:40]!r} is not a whole number.")
         return None
     return int(text)
 

@@ -1,17 +1,34 @@
-"""Log in with the access key (one-click URL or form), log out."""
+"""Log in with a one-time login link or the access key (form), log out.
+
+The key never travels in a URL: a URL stays in the browser's history. `smsgrid serve` prints, and
+`smsgrid login-url` makes, a link with a one-time token instead (`smsgrid.api.web_auth.LoginTokens`).
+Failed attempts are counted per client address and throttled (429).
+"""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from smsgrid.api.auth import web_auth_of
 from smsgrid.ui import session
-from smsgrid.ui.web import access_key_of, csrf_refused, read_form, redirect, render
+from smsgrid.ui.web import SECURITY_HEADERS, access_key_of, csrf_refused, read_form, redirect, render
+
+KEY_IN_URL = (
+    "Access keys are not accepted in the address (it would stay in the browser history). Paste the key here, "
+    "or open the one-time link `smsgrid login-url` prints."
+)
+WRONG_KEY = "That access key is not this resource's key."
+BAD_TOKEN = "That login link is unknown, expired or already used. Run `smsgrid login-url` for a new one."
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def _logged_in_response(request: Request, target: str | None) -> Response:
     response = redirect(session.safe_next(target))
-    session.start_session(response, access_key_of(request), secure=request.url.scheme == "https")
+    session.start_session(request, response, secure=request.url.scheme == "https")
     return response
 
 
@@ -19,35 +36,57 @@ def _form(request: Request, next_path: str, error: str | None = None, status: in
     return render(request, "login.html", {"next": next_path, "error": error, "active": ""}, status=status)
 
 
+def _throttled(request: Request, next_path: str) -> Response | None:
+    wait = web_auth_of(request).login_throttle.retry_after(_client(request))
+    if not wait:
+        return None
+    response = _form(request, next_path, f"Too many failed logins from your address; try again in {wait} s.", 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _failed(request: Request, next_path: str, error: str, status: int) -> Response:
+    web_auth_of(request).login_throttle.failed(_client(request))
+    return _form(request, next_path, error, status)
+
+
 async def login_page(request: Request) -> Response:
-    """`GET /login?key=…` is the one-click URL `smsgrid serve` prints: it logs in and redirects at once, so the
-    key does not stay in the address bar or history; without a key, the form."""
+    """`GET /login?token=…` is the one-time link: it logs in and redirects at once; without one, the form."""
     next_path = session.safe_next(request.query_params.get("next"))
-    given = session.key_from_query(request.scope.get("query_string", b""))
-    key = access_key_of(request)
-    if given is not None:
-        if session.key_matches(given, key):
+    token = request.query_params.get("token")
+    if token is not None:
+        if (refused := _throttled(request, next_path)) is not None:
+            return refused
+        if web_auth_of(request).login_tokens.redeem(token):
             return _logged_in_response(request, next_path)
-        return _form(request, next_path, "That access key is not this resource's key.", 401)
-    if session.is_logged_in(request, key):
+        return _failed(request, next_path, BAD_TOKEN, 401)
+    if "key" in request.query_params:
+        return _form(request, next_path, KEY_IN_URL, 400)
+    if session.is_logged_in(request):
         return redirect(next_path)
     return _form(request, next_path)
 
 
 async def login_submit(request: Request) -> Response:
+    # A throttled client is answered before its form is read: guessing costs it a whole request each time.
+    if (refused := _throttled(request, "/")) is not None:
+        return refused
     fields = session.form_fields(await read_form(request))
     next_path = session.safe_next(fields.get("next"))
     if session.key_matches(fields.get("key", ""), access_key_of(request)):
         return _logged_in_response(request, next_path)
-    return _form(request, next_path, "That access key is not this resource's key.", 401)
+    return _failed(request, next_path, WRONG_KEY, 401)
 
 
 async def logout(request: Request) -> Response:
-    if not session.is_logged_in(request, access_key_of(request)):
+    if not session.is_logged_in(request):
         return redirect("/login")
     fields = session.form_fields(await read_form(request))
-    if not session.csrf_ok(request, access_key_of(request), fields.get(session.CSRF_FIELD)):
+    if not session.csrf_ok(request, fields.get(session.CSRF_FIELD)):
         return csrf_refused()
     response = redirect("/login?notice=loggedout")
-    session.end_session(response)
+    session.end_session(request, response)
     return response
+
+
+__all__ = ["SECURITY_HEADERS", "login_page", "login_submit", "logout"]

@@ -1,90 +1,74 @@
-"""Who is logged in to the web UI, and the per-session CSRF token of its forms.
+"""Who is logged in to the web UI, and the CSRF token of its forms.
 
-The session cookie holds `smsgrid.api.auth.session_token(access_key)`, never the key itself, so the admin API
-accepts the same cookie (`require_admin`). Because that value is the same for every login, each login also
-sets a random nonce cookie; the CSRF token of a session is an HMAC of that nonce under the access key. A page
-from another site cannot read either cookie, so it cannot forge the token even where SameSite=Lax lets a
-top-level POST through (OWASP CSRF cheat sheet, "signed double-submit cookie").
+The session cookie holds a random id of a server-side session (`smsgrid.api.web_auth.Sessions`): it expires
+when idle and at an absolute age, is replaced at every login and revoked at logout. Each session has its own
+random CSRF token, which every form posts (and the admin API wants in `X-CSRF-Token` when the cookie is the
+credential). A page from another site cannot read it, so it cannot forge a form even where SameSite=Lax lets a
+top-level POST through (OWASP CSRF cheat sheet, "synchronizer token pattern").
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from smsgrid.api.auth import session_token
+from smsgrid.api.auth import CSRF_HEADER, SESSION_COOKIE, web_auth_of
+from smsgrid.api.web_auth import SESSION_ABSOLUTE_SECONDS, Session
 
-SESSION_COOKIE = "smsgrid_session"
-CSRF_NONCE_COOKIE = "smsgrid_csrf"
 CSRF_FIELD = "csrf"
-CSRF_HEADER = "x-csrf-token"
-# A working day: a dev console does not need to outlive it, and re-entering is one click on the printed URL.
-SESSION_MAX_AGE_SECONDS = 12 * 3600
+__all__ = ["CSRF_FIELD", "CSRF_HEADER", "SESSION_COOKIE"]
 
 
 def key_matches(given: str, access_key: str) -> bool:
     return hmac.compare_digest(given.strip().encode(), access_key.encode())
 
 
-def key_from_query(raw_query: bytes) -> str | None:
-    """The `key` of `/login?key=…`, read without turning `+` into a space.
-
-    A base64 key has `+`, `/` and `=` in it, and the printed one-click URL may carry it unescaped; form
-    decoding (`unquote_plus`) would change `+` to a space, so the raw value is percent-decoded only.
-    """
-    for part in raw_query.decode("latin-1").split("&"):
-        name, _, value = part.partition("=")
-        if name == "key":
-            return unquote(value)
-    return None
+def current(request: Request) -> Session | None:
+    """The live session of this browser, or None (no cookie, unknown, expired or logged out)."""
+    return web_auth_of(request).sessions.get(request.cookies.get(SESSION_COOKIE))
 
 
-def is_logged_in(request: Request, access_key: str) -> bool:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    nonce = request.cookies.get(CSRF_NONCE_COOKIE)
-    if not cookie or not nonce:
-        return False
-    return hmac.compare_digest(cookie.encode(), session_token(access_key).encode())
+def is_logged_in(request: Request) -> bool:
+    return current(request) is not None
 
 
-def csrf_token(access_key: str, nonce: str) -> str:
-    return hmac.new(access_key.encode(), b"smsgrid-ui-csrf:" + nonce.encode(), hashlib.sha256).hexdigest()
+def request_csrf_token(request: Request) -> str:
+    session = current(request)
+    return session.csrf if session else ""
 
 
-def request_csrf_token(request: Request, access_key: str) -> str:
-    return csrf_token(access_key, request.cookies.get(CSRF_NONCE_COOKIE, ""))
-
-
-def csrf_ok(request: Request, access_key: str, submitted: str | None) -> bool:
-    nonce = request.cookies.get(CSRF_NONCE_COOKIE)
+def csrf_ok(request: Request, submitted: str | None) -> bool:
+    session = current(request)
     token = submitted or request.headers.get(CSRF_HEADER)
-    if not nonce or not token:
+    if session is None or not token:
         return False
-    return hmac.compare_digest(token.encode(), csrf_token(access_key, nonce).encode())
+    return hmac.compare_digest(token.encode(), session.csrf.encode())
 
 
-def start_session(response: Response, access_key: str, *, secure: bool) -> None:
-    """HttpOnly (no script reads it) and SameSite=Lax (no cross-site subrequest carries it)."""
-    for name, value in ((SESSION_COOKIE, session_token(access_key)), (CSRF_NONCE_COOKIE, secrets.token_urlsafe(24))):
-        response.set_cookie(
-            name,
-            value,
-            max_age=SESSION_MAX_AGE_SECONDS,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=secure,
-        )
+def start_session(request: Request, response: Response, *, secure: bool) -> None:
+    """A fresh session id (the one the browser had is revoked: no fixation). HttpOnly (no script reads it) and
+    SameSite=Lax (no cross-site subrequest carries it); the cookie lives no longer than the session may."""
+    session_id, _ = web_auth_of(request).sessions.start(request.cookies.get(SESSION_COOKIE))
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=SESSION_ABSOLUTE_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
 
 
-def end_session(response: Response) -> None:
-    for name in (SESSION_COOKIE, CSRF_NONCE_COOKIE):
-        response.delete_cookie(name, path="/", httponly=True, samesite="lax")
+def end_session(request: Request, response: Response) -> None:
+    """Revoked on the server, so a copy of the cookie is worth nothing either."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        web_auth_of(request).sessions.end(cookie)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
 
 
 def safe_next(target: str | None) -> str:

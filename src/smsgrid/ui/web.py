@@ -15,7 +15,7 @@ from smsgrid.ui.live import Versions
 from smsgrid.ui.templating import environment
 
 # Only this site's own files run or style a page (every asset is served here, nothing from a CDN); no page
-# may be framed; and no Referer leaves a page, because the one-click login URL carries the access key.
+# may be framed; and no Referer leaves a page, because the one-time login URL carries its token.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -55,7 +55,7 @@ def access_key_of(request: Request) -> str:
 
 def login_redirect(request: Request) -> Response | None:
     """None when the visitor holds a session; otherwise a redirect to the login page that comes back here."""
-    if session.is_logged_in(request, access_key_of(request)):
+    if session.is_logged_in(request):
         return None
     if request.headers.get("hx-request") == "true":
         # A live refresh after the session ended: have htmx load the login page as a whole page, rather than
@@ -89,14 +89,13 @@ def render(
     status: int = 200,
 ) -> Response:
     runtime = runtime_of(request)
-    key = runtime.settings.resource.access_key
-    logged_in = session.is_logged_in(request, key)
+    logged_in = session.is_logged_in(request)
     notice = NOTICES.get(request.query_params.get("notice", ""))
     base = {
         "request": request,
         "path": request.url.path,
         "refresh_url": refresh_url(request),
-        "csrf": session.request_csrf_token(request, key) if logged_in else "",
+        "csrf": session.request_csrf_token(request) if logged_in else "",
         "csrf_field": session.CSRF_FIELD,
         "logged_in": logged_in,
         "owned_numbers": runtime.settings.resource.phone_numbers,

@@ -369,6 +369,13 @@ class PostgresStore:
 
         return await self._write(work)
 
+    async def get_subscription(self, name: str) -> SubscriptionRecord | None:
+        async def work(conn: asyncpg.Connection) -> SubscriptionRecord | None:
+            row = await conn.fetchrow(q.SUBSCRIPTION_COLUMNS + " WHERE name = $1", name)
+            return None if row is None else common.subscription_record(tuple(row))
+
+        return await self._read(work)
+
     async def list_subscriptions(self) -> list[SubscriptionRecord]:
         async def work(conn: asyncpg.Connection) -> list[SubscriptionRecord]:
             return [common.subscription_record(tuple(row)) for row in await conn.fetch(q.SUBSCRIPTIONS_BY_NAME)]

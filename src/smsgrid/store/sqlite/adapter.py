@@ -248,6 +248,13 @@ class SqliteStore:
 
         return await self._writer.submit(work)
 
+    async def get_subscription(self, name: str) -> SubscriptionRecord | None:
+        def work(conn: sqlite3.Connection) -> SubscriptionRecord | None:
+            row = conn.execute(q.SUBSCRIPTION_COLUMNS + " WHERE name = ?", (name,)).fetchone()
+            return None if row is None else common.subscription_record(row)
+
+        return await self._reader.submit(work)
+
     async def list_subscriptions(self) -> list[SubscriptionRecord]:
         def work(conn: sqlite3.Connection) -> list[SubscriptionRecord]:
             rows = conn.execute(q.SUBSCRIPTION_COLUMNS + " ORDER BY name").fetchall()

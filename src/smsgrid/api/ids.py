@@ -1,0 +1,12 @@
+"""Database ids in paths and forms: one parser for the admin API and the web UI, so both answer 404 alike."""
+
+from __future__ import annotations
+
+MAX_ID_DIGITS = 18  # below 2**63: every store's integer key, and never a 5,000-digit int() to parse
+
+
+def id_number(text: str | None) -> int | None:
+    """A positive database id from a path, query or form; None for anything else ("7²", "٣", 2**64, "")."""
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > MAX_ID_DIGITS:
+        return None
+    return int(text)
