@@ -500,7 +500,7 @@ def _admin_paths() -> dict[str, Any]:
                         "Stored; properties.provisioningState says whether the handshake succeeded.",
                         _ref("EventSubscription"),
                     ),
-                    **_errors("400", "401", "413", "503"),
+                    **_errors("400", "401", "409", "413", "503"),
                 },
             },
             "get": {
