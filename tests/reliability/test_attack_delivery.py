@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from smsgrid.testing import ReceivedRequest, SmsgridProcess, WebhookSink, start_smsgrid
 from smsgrid.testing.plugin import subscribe
@@ -288,13 +293,50 @@ def test_an_https_webhook_with_an_untrusted_certificate_gets_nothing(
         assert {d["subscription"] for d in record["deliveries"]} == {"tls-control"}
 
 
-def test_an_https_webhook_whose_ca_is_in_ca_file_is_validated_and_delivered_to(
+def wrong_name_certificate(folder: Path) -> TlsFiles:
+    """A self-signed certificate for `other.example` only: trusted or not, it is not 127.0.0.1's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "other.example")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("other.example")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    files = TlsFiles(folder / "cert.pem", folder / "key.pem")
+    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return files
+
+
+def test_an_https_webhook_whose_ca_is_in_ca_file_is_validated_and_delivered_to_unless_the_name_is_wrong(
     tmp_path: Path, self_signed: TlsFiles
 ) -> None:
-    config = f'[delivery]\nca_file = "{self_signed.cert}"\n'
-    with start_smsgrid(tmp_path, config=config) as server, Receiver(tls=self_signed) as receiver:
+    wrong_name = wrong_name_certificate(tmp_path / "wrong-name")
+    bundle = tmp_path / "ca-bundle.pem"
+    bundle.write_bytes(self_signed.cert.read_bytes() + wrong_name.cert.read_bytes())
+    config = f'[delivery]\nca_file = "{bundle}"\n'
+    with (
+        start_smsgrid(tmp_path / "data", config=config) as server,
+        Receiver(tls=self_signed) as receiver,
+        Receiver(tls=wrong_name) as misnamed,
+    ):
         answer = put(server, "tls-trusted", webhook(receiver.url))
         assert answer.json()["properties"]["provisioningState"] == "Succeeded", answer.text
+        # Trusted issuer, but the certificate names another host: refused as Event Grid would.
+        refused = put(server, "tls-wrong-name", webhook(misnamed.url))
+        assert refused.json()["properties"]["provisioningState"] == "Failed", refused.text
+        assert misnamed.requests == []
         event = custom_event({"Test": "tls-trusted"})
         publish(server, [event])
         wait_until(lambda: delivered(server, event["id"], "tls-trusted"))
