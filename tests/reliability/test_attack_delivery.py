@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
+import sqlite3
 import ssl
 import threading
 import time
@@ -506,3 +507,30 @@ def test_config_subscriptions_whose_names_differ_only_by_case_are_both_refused(t
                 names = [s["name"] for s in admin.get("/admin/subscriptions").json()["value"]]
             assert not {"case-y", "CASE-Y"} & set(names)
             assert "differs only by case" in server.log()
+
+
+def test_a_subscription_stored_before_these_rules_reads_as_failed_and_gets_nothing(tmp_path: Path) -> None:
+    """An older smsgrid accepted a `Host` attribute; after the upgrade the record lists (no 500) as Failed."""
+    with WebhookSink() as sink, start_smsgrid(tmp_path) as server:
+        mapping = {"name": "X-Fine", "type": "Static", "properties": {"value": "1", "isSecret": False}}
+        body = {**webhook(sink.url, deliveryAttributeMappings=[mapping]), "filter": only_mine("legacy")}
+        assert put(server, "legacy", body).json()["properties"]["provisioningState"] == "Succeeded"
+        server.stop()
+        # What the older version stored: the same record with a header name refused today.
+        with sqlite3.connect(tmp_path / "smsgrid.db") as db:
+            [(spec,)] = db.execute("SELECT spec FROM subscriptions WHERE name = 'legacy'").fetchall()
+            db.execute("UPDATE subscriptions SET spec = ? WHERE name = 'legacy'", (spec.replace('"X-Fine"', '"Host"'),))
+        server.start()
+        with server.admin() as admin:
+            listed = admin.get("/admin/subscriptions")
+            one = admin.get("/admin/subscriptions/legacy")
+        assert listed.status_code == 200, listed.text
+        assert one.status_code == 200, one.text
+        props = one.json()["properties"]
+        assert props["provisioningState"] == "Failed"
+        assert "deliveryAttributeMappings[0].name" in props["provisioningMessage"]
+        event = custom_event({"Test": "legacy"})
+        publish(server, [event])
+        with server.admin() as admin:
+            record = admin.get(f"/admin/events/{event['id']}").json()
+        assert record["deliveries"] == []

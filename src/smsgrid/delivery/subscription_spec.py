@@ -171,8 +171,11 @@ class SubscriptionSpec:
 
 
 class _Problems:
-    def __init__(self) -> None:
+    def __init__(self, *, strict: bool = True) -> None:
         self.found: list[Problem] = []
+        # False only to read back a record stored before the issue-12 rules (hosts, reserved headers, header
+        # values) existed, so it can be shown as Failed rather than break every listing.
+        self.strict = strict
 
     def add(self, path: str, reason: str) -> None:
         self.found.append(Problem(path, reason))
@@ -277,7 +280,7 @@ def _parse_endpoint_url(raw: object, path: str, p: _Problems) -> str:
         p.add(path, f"must start with http:// or https://, not {parts.scheme or 'no scheme'!r}")
     elif not parts.hostname:
         p.add(path, f"has no host; give one such as {example}")
-    elif (problem := host_problem(parts.hostname, bracketed="[" in parts.netloc)) is not None:
+    elif p.strict and (problem := host_problem(parts.hostname, bracketed="[" in parts.netloc)) is not None:
         p.add(path, f"has the host {parts.hostname!r}, which {problem}; give one such as {example}")
     return raw
 
@@ -333,7 +336,7 @@ def _parse_mapping(raw: object, path: str, p: _Problems) -> DeliveryAttributeMap
             p.add(_join(path, "name"), f"{name!r} is not a valid HTTP header name; use letters, digits and -")
         elif name.casefold().startswith(RESERVED_ATTRIBUTE_PREFIX):
             p.add(_join(path, "name"), f"{name!r} starts with the reserved prefix aeg-; choose another name")
-        elif name.casefold() in RESERVED_HEADER_NAMES:
+        elif p.strict and name.casefold() in RESERVED_HEADER_NAMES:
             p.add(
                 _join(path, "name"),
                 f"{name!r} is set by smsgrid itself or frames the request, so it cannot be a delivery attribute; "
@@ -346,7 +349,7 @@ def _parse_mapping(raw: object, path: str, p: _Problems) -> DeliveryAttributeMap
         if props is None:
             return None
         value = _str(props, "value", props_path, p, required="the header value to send")
-        if value is not None and (problem := header_value_problem(value)) is not None:
+        if value is not None and p.strict and (problem := header_value_problem(value)) is not None:
             p.add(_join(props_path, "value"), problem)
             value = None
         is_secret = _bool(props, "isSecret", props_path, p, False)
@@ -665,12 +668,13 @@ def _parse_standard_webhooks(raw: object, path: str, p: _Problems) -> StandardWe
     return StandardWebhooksSigning(secret=secret)
 
 
-def parse_subscription_spec(name: str, body: object) -> SubscriptionSpec:
+def parse_subscription_spec(name: str, body: object, *, strict: bool = True) -> SubscriptionSpec:
     """Check an event-subscription body and build its spec, or raise SubscriptionSpecError with every problem.
 
-    *body* is the ``properties`` object, bare or wrapped in ``{"properties": …}``.
+    *body* is the ``properties`` object, bare or wrapped in ``{"properties": …}``. ``strict=False`` skips the
+    rules added for issue 12 (webhook hosts, reserved header names, header values), to display old records only.
     """
-    p = _Problems()
+    p = _Problems(strict=strict)
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         p.add("name", f"{name!r} is not a subscription name: use 3-64 letters, digits and hyphens")
     if not isinstance(body, Mapping):
@@ -790,9 +794,9 @@ def spec_to_storage_dict(spec: SubscriptionSpec) -> dict[str, Any]:
     return {"name": spec.name, "properties": _properties(spec, secrets=True, full_url=True)}
 
 
-def spec_from_storage_dict(stored: Mapping[str, Any]) -> SubscriptionSpec:
+def spec_from_storage_dict(stored: Mapping[str, Any], *, strict: bool = True) -> SubscriptionSpec:
     """The spec :func:`spec_to_storage_dict` wrote; re-checked, so a damaged record fails loudly."""
     name = stored.get("name")
     if not isinstance(name, str):
         raise SubscriptionSpecError("Stored event subscription cannot be read", [Problem("name", "is missing")])
-    return parse_subscription_spec(name, {"properties": stored.get("properties")})
+    return parse_subscription_spec(name, {"properties": stored.get("properties")}, strict=strict)

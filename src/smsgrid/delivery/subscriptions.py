@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 from collections.abc import Mapping
@@ -136,8 +137,16 @@ class SubscriptionService:
             created_at=record.created_at,
             updated_at=now,
         )
+        try:
+            spec = spec_from_storage_dict(record.spec)
+        except SubscriptionSpecError as exc:
+            # Stored before today's rules refused it: it stays out of delivery whatever its state says.
+            log.error("stored subscription %s cannot be used: %s", record.name, exc)
+            updated = dataclasses.replace(updated, provisioning_state=FAILED)
+            await self.store.put_subscription(updated)
+            return updated
         await self.store.put_subscription(updated)
-        self.registry.set(spec_from_storage_dict(record.spec), state)
+        self.registry.set(spec, state)
         self.engine.sync()
         return updated
 
@@ -174,9 +183,17 @@ class SubscriptionService:
         return deleted
 
     def _public(self, record: SubscriptionRecord, reason: str | None) -> dict[str, Any]:
-        spec = spec_from_storage_dict(record.spec)
+        state = record.provisioning_state
+        try:
+            spec = spec_from_storage_dict(record.spec)
+        except SubscriptionSpecError as exc:
+            # Stored by an earlier smsgrid that accepted what is refused now (issue 12): shown as Failed, with
+            # why, instead of failing every listing; load() already keeps it out of delivery.
+            spec = spec_from_storage_dict(record.spec, strict=False)
+            state = FAILED
+            reason = f"This subscription is no longer accepted; PUT it again with these fixed. {exc}"
         public = spec_to_public_dict(spec)
-        public["properties"]["provisioningState"] = record.provisioning_state
+        public["properties"]["provisioningState"] = state
         public["properties"]["topic"] = self.topic
         if reason is not None:
             public["properties"]["provisioningMessage"] = reason
