@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import ssl
 import tomllib
 import uuid
 from collections.abc import Mapping
@@ -85,10 +86,15 @@ class ThrottlingSettings:
 
 @dataclass(frozen=True, slots=True)
 class DeliverySettings:
-    """`[delivery]`: smsgrid's own knobs (not in Azure). Event Grid waits 30 s for an answer."""
+    """`[delivery]`: smsgrid's own knobs (not in Azure). Event Grid waits 30 s for an answer.
+
+    HTTPS webhook certificates are verified against the system trust store (and `SSL_CERT_FILE`), plus
+    `ca_file` when set; `verify_tls = false` turns that off for development (docs/configuration.md)."""
 
     timeout_seconds: float = 30.0
     max_concurrency_per_endpoint: int = 32
+    verify_tls: bool = True
+    ca_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +303,26 @@ def _delivery(raw: Mapping[str, Any], problems: list[Problem]) -> DeliverySettin
         problems.append(Problem("delivery.timeout_seconds", "must be a number of seconds from 0 to 300"))
         timeout = 30.0
     concurrency = _int(raw, "max_concurrency_per_endpoint", "delivery.max_concurrency_per_endpoint", problems, 1, 1024)
-    return DeliverySettings(float(timeout), concurrency or 32)
+    verify = raw.get("verify_tls", True)
+    if not isinstance(verify, bool):
+        problems.append(Problem("delivery.verify_tls", "must be true or false (false only for development)"))
+        verify = True
+    return DeliverySettings(float(timeout), concurrency or 32, verify, _ca_file(raw.get("ca_file"), problems))
+
+
+def _ca_file(value: Any, problems: list[Problem]) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        problems.append(Problem("delivery.ca_file", "must be the path of a PEM file of CA certificates"))
+        return None
+    path = Path(value)
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        problems.append(Problem("delivery.ca_file", f"cannot be loaded as PEM CA certificates: {exc}"))
+        return None
+    return path
 
 
 def _store(raw: Mapping[str, Any], problems: list[Problem]) -> StoreSettings:

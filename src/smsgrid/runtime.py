@@ -66,6 +66,8 @@ class Runtime:
         transport = HttpTransport(
             timeout_seconds=settings.delivery.timeout_seconds,
             connections_per_host=2 * settings.delivery.max_concurrency_per_endpoint,
+            verify_tls=settings.delivery.verify_tls,
+            ca_file=settings.delivery.ca_file,
         )
         topic = resource_topic(
             settings.resource.subscription_id, settings.resource.resource_group, settings.resource.name

@@ -725,7 +725,8 @@ def _bodies(draw: st.DrawFn) -> dict[str, Any]:
         "destination": {
             "endpointType": "WebHook",
             "properties": {
-                "endpointUrl": f"https://{draw(_word).lower()}.example/x?q={draw(_word)}",
+                # A host label never starts or ends with "-" (RFC 1123); the endpoint URL check refuses it.
+                "endpointUrl": f"https://h{draw(_word).lower()}0.example/x?q={draw(_word)}",
                 "maxEventsPerBatch": draw(st.integers(1, 5000)),
                 "preferredBatchSizeInKilobytes": draw(st.integers(1, 1024)),
                 "deliveryAttributeMappings": mappings,

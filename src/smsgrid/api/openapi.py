@@ -504,7 +504,7 @@ def _admin_paths() -> dict[str, Any]:
                         "Stored; properties.provisioningState says whether the handshake succeeded.",
                         _ref("EventSubscription"),
                     ),
-                    **_errors("400", "401", "403", "413", "415", "503"),
+                    **_errors("400", "401", "403", "409", "413", "415", "503"),
                 },
             },
             "get": {

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from smsgrid.delivery.filters import matches
+from smsgrid.delivery.filters import EventMemo, matches
 from smsgrid.delivery.subscription_spec import SubscriptionSpec
 
 SUCCEEDED = "Succeeded"
@@ -47,7 +47,8 @@ class SubscriptionRegistry:
         return tuple(spec.name for spec in self._active)
 
     def route(self, item: Mapping[str, Any]) -> tuple[str, ...]:
-        return tuple(spec.name for spec in self._active if matches(spec.filter, item))
+        memo = EventMemo()  # one per event, shared by every subscription (filters.EventMemo)
+        return tuple(spec.name for spec in self._active if matches(spec.filter, item, memo))
 
     def _refresh(self) -> None:
         self._active = tuple(k.spec for k in self._known.values() if k.provisioning_state == SUCCEEDED)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,37 @@ from smsgrid.errors import Problem, SubscriptionSpecError
 NAME_PATTERN = re.compile(r"[A-Za-z0-9-]{3,64}")
 MAX_DELIVERY_ATTRIBUTE_MAPPINGS = 10
 RESERVED_ATTRIBUTE_PREFIX = "aeg-"
+# Headers a delivery attribute may not set (delivery-properties reserves the aeg- prefix; these others are
+# smsgrid's choice, docs/differences-from-azure.md): the request's framing and routing (a wrong Host or
+# Content-Length makes a different request than the one signed and counted), hop-by-hop headers (RFC 9110 §7.6.1),
+# and the headers smsgrid itself sets on every delivery (content type by schema, CloudEvents origin, Standard
+# Webhooks signature), which an attribute would silently replace.
+RESERVED_HEADER_NAMES = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "content-encoding",
+        "content-type",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "webhook-request-origin",
+        "webhook-request-callback",
+        "webhook-request-rate",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+)
+# delivery-properties: "Each header value shouldn't be greater than 4,096 (4K) bytes."
+MAX_HEADER_VALUE_BYTES = 4096
 MIN_EVENTS_PER_BATCH, MAX_EVENTS_PER_BATCH, DEFAULT_EVENTS_PER_BATCH = 1, 5000, 1
 MIN_BATCH_KB, MAX_BATCH_KB, DEFAULT_BATCH_KB = 1, 1024, 64
 WEBHOOK = "WebHook"
@@ -59,6 +91,11 @@ MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64
 
 # An HTTP header name (RFC 9110 token): a delivery attribute becomes a request header (delivery-properties).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# What a header value may hold: no control character but HTAB (RFC 9110 §5.5, field-value); aiohttp refuses
+# them too, and a header that cannot be sent used to stall the delivery instead of failing it.
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# A DNS label (RFC 1123; "_" tolerated, as resolvers accept it in practice).
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 # Azure blob container names: 3-63 of a-z, 0-9 and single hyphens, starting and ending with a letter or digit.
 # The name also becomes a folder under the data dir, which these rules keep safe (no "/", no "..").
 _CONTAINER_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
@@ -134,8 +171,11 @@ class SubscriptionSpec:
 
 
 class _Problems:
-    def __init__(self) -> None:
+    def __init__(self, *, strict: bool = True) -> None:
         self.found: list[Problem] = []
+        # False only to read back a record stored before the issue-12 rules (hosts, reserved headers, header
+        # values) existed, so it can be shown as Failed rather than break every listing.
+        self.strict = strict
 
     def add(self, path: str, reason: str) -> None:
         self.found.append(Problem(path, reason))
@@ -240,7 +280,49 @@ def _parse_endpoint_url(raw: object, path: str, p: _Problems) -> str:
         p.add(path, f"must start with http:// or https://, not {parts.scheme or 'no scheme'!r}")
     elif not parts.hostname:
         p.add(path, f"has no host; give one such as {example}")
+    elif p.strict and (problem := host_problem(parts.hostname, bracketed="[" in parts.netloc)) is not None:
+        p.add(path, f"has the host {parts.hostname!r}, which {problem}; give one such as {example}")
     return raw
+
+
+def host_problem(host: str, *, bracketed: bool = False) -> str | None:
+    """Why *host* (a URL's host, without brackets) cannot be connected to, or None.
+
+    Checked at create so a malformed host is a 400 there, not an error on every delivery (`a..b` used to be a 500).
+    """
+    if bracketed:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return "is not an IPv6 address"
+        return None
+    name = host.removesuffix(".")
+    if len(name) > 253:
+        return "is longer than 253 characters"
+    labels = name.split(".")
+    for label in labels:
+        if not label:
+            return "has an empty label (two dots in a row, or a leading dot)"
+        if label.isascii():
+            if not _HOST_LABEL.fullmatch(label):
+                return f"has the label {label!r}: use 1-63 letters, digits and inner hyphens"
+            continue
+        try:
+            encoded = label.encode("idna")
+        except UnicodeError:
+            return f"has the label {label!r}, which is not a valid international domain name"
+        if len(encoded) > 63:
+            return f"has the label {label!r}, longer than 63 characters once encoded"
+    return None
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why *value* cannot be sent as an HTTP header value, or None."""
+    if _HEADER_VALUE_FORBIDDEN.search(value):
+        return "must not contain control characters (line breaks, NUL, DEL …); it is sent as a header"
+    if len(value.encode()) > MAX_HEADER_VALUE_BYTES:
+        return f"is longer than {MAX_HEADER_VALUE_BYTES} bytes, Event Grid's limit for a header value"
+    return None
 
 
 def _parse_mapping(raw: object, path: str, p: _Problems) -> DeliveryAttributeMapping | None:
@@ -254,6 +336,12 @@ def _parse_mapping(raw: object, path: str, p: _Problems) -> DeliveryAttributeMap
             p.add(_join(path, "name"), f"{name!r} is not a valid HTTP header name; use letters, digits and -")
         elif name.casefold().startswith(RESERVED_ATTRIBUTE_PREFIX):
             p.add(_join(path, "name"), f"{name!r} starts with the reserved prefix aeg-; choose another name")
+        elif p.strict and name.casefold() in RESERVED_HEADER_NAMES:
+            p.add(
+                _join(path, "name"),
+                f"{name!r} is set by smsgrid itself or frames the request, so it cannot be a delivery attribute; "
+                "choose another name",
+            )
     kind = _enum(obj.get("type"), _join(path, "type"), p, DeliveryAttributeType, None)
     props_path = _join(path, "properties")
     if kind is DeliveryAttributeType.STATIC:
@@ -261,8 +349,8 @@ def _parse_mapping(raw: object, path: str, p: _Problems) -> DeliveryAttributeMap
         if props is None:
             return None
         value = _str(props, "value", props_path, p, required="the header value to send")
-        if value is not None and any(ch in value for ch in "\r\n\0"):
-            p.add(_join(props_path, "value"), "must not contain line breaks or NUL; it is sent as a header")
+        if value is not None and p.strict and (problem := header_value_problem(value)) is not None:
+            p.add(_join(props_path, "value"), problem)
             value = None
         is_secret = _bool(props, "isSecret", props_path, p, False)
         if name is None or value is None:
@@ -580,12 +668,13 @@ def _parse_standard_webhooks(raw: object, path: str, p: _Problems) -> StandardWe
     return StandardWebhooksSigning(secret=secret)
 
 
-def parse_subscription_spec(name: str, body: object) -> SubscriptionSpec:
+def parse_subscription_spec(name: str, body: object, *, strict: bool = True) -> SubscriptionSpec:
     """Check an event-subscription body and build its spec, or raise SubscriptionSpecError with every problem.
 
-    *body* is the ``properties`` object, bare or wrapped in ``{"properties": …}``.
+    *body* is the ``properties`` object, bare or wrapped in ``{"properties": …}``. ``strict=False`` skips the
+    rules added for issue 12 (webhook hosts, reserved header names, header values), to display old records only.
     """
-    p = _Problems()
+    p = _Problems(strict=strict)
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         p.add("name", f"{name!r} is not a subscription name: use 3-64 letters, digits and hyphens")
     if not isinstance(body, Mapping):
@@ -630,9 +719,14 @@ def parse_subscription_spec(name: str, body: object) -> SubscriptionSpec:
 
 
 def _base_url(url: str) -> str:
-    """The URL without query and fragment: Azure's ``endpointBaseUrl``, safe to show (no ``?code=`` keys)."""
+    """Azure's ``endpointBaseUrl``: the URL without ``user:password@``, query and fragment, safe to show.
+
+    ARM returns ``endpointUrl`` as null and only ``getFullUrl`` gives the whole URL back; the base URL must not
+    leak what the full one hides, so credentials in the authority go like ``?code=`` keys do.
+    """
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _mapping_to_dict(mapping: DeliveryAttributeMapping, *, secrets: bool) -> dict[str, Any]:
@@ -700,9 +794,9 @@ def spec_to_storage_dict(spec: SubscriptionSpec) -> dict[str, Any]:
     return {"name": spec.name, "properties": _properties(spec, secrets=True, full_url=True)}
 
 
-def spec_from_storage_dict(stored: Mapping[str, Any]) -> SubscriptionSpec:
+def spec_from_storage_dict(stored: Mapping[str, Any], *, strict: bool = True) -> SubscriptionSpec:
     """The spec :func:`spec_to_storage_dict` wrote; re-checked, so a damaged record fails loudly."""
     name = stored.get("name")
     if not isinstance(name, str):
         raise SubscriptionSpecError("Stored event subscription cannot be read", [Problem("name", "is missing")])
-    return parse_subscription_spec(name, {"properties": stored.get("properties")})
+    return parse_subscription_spec(name, {"properties": stored.get("properties")}, strict=strict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 from collections.abc import Mapping
@@ -61,10 +62,28 @@ class SubscriptionService:
             spec = parse_subscription_spec(name, body)
         except SubscriptionSpecError as exc:
             raise RequestError(400, "InvalidRequest", str(exc)) from None
-        record, reason = await self._validate_and_store(spec)
+        await self._refuse_case_twin(spec.name)
+        record, reason = await self._validate_and_store(spec, check_case=True)
         return self._public(record, reason)
 
-    async def _validate_and_store(self, spec: SubscriptionSpec) -> tuple[SubscriptionRecord, str | None]:
+    async def _refuse_case_twin(self, name: str) -> None:
+        """Azure resource names are case-insensitive, and Event Grid writes the name upper-cased (dead-letter
+        blob path, aeg-subscription-name): `case-x` and `CASE-X` would share a dead-letter folder and look alike
+        to receivers. A second name that differs only by case is refused (docs/differences-from-azure.md)."""
+        folded = name.casefold()
+        for record in await self.store.list_subscriptions():
+            if record.name != name and record.name.casefold() == folded:
+                raise RequestError(
+                    409,
+                    "Conflict",
+                    f"Event subscription {record.name!r} exists; names that differ only by case are the same "
+                    f"(Azure resource names are case-insensitive). Use {record.name!r} to update it, or choose "
+                    "another name.",
+                )
+
+    async def _validate_and_store(
+        self, spec: SubscriptionSpec, *, check_case: bool = False
+    ) -> tuple[SubscriptionRecord, str | None]:
         now = self.clock.now()
         code = secrets.token_urlsafe(24)
         state, reason = await run_handshake(
@@ -75,6 +94,9 @@ class SubscriptionService:
             validation_url=self.validation_url(spec.name, code),
             now=now,
         )
+        if check_case:
+            # Again after the handshake: another PUT may have created the twin meanwhile.
+            await self._refuse_case_twin(spec.name)
         existing = await self._stored(spec.name)
         record = SubscriptionRecord(
             name=spec.name,
@@ -115,8 +137,16 @@ class SubscriptionService:
             created_at=record.created_at,
             updated_at=now,
         )
+        try:
+            spec = spec_from_storage_dict(record.spec)
+        except SubscriptionSpecError as exc:
+            # Stored before today's rules refused it: it stays out of delivery whatever its state says.
+            log.error("stored subscription %s cannot be used: %s", record.name, exc)
+            updated = dataclasses.replace(updated, provisioning_state=FAILED)
+            await self.store.put_subscription(updated)
+            return updated
         await self.store.put_subscription(updated)
-        self.registry.set(spec_from_storage_dict(record.spec), state)
+        self.registry.set(spec, state)
         self.engine.sync()
         return updated
 
@@ -153,9 +183,17 @@ class SubscriptionService:
         return deleted
 
     def _public(self, record: SubscriptionRecord, reason: str | None) -> dict[str, Any]:
-        spec = spec_from_storage_dict(record.spec)
+        state = record.provisioning_state
+        try:
+            spec = spec_from_storage_dict(record.spec)
+        except SubscriptionSpecError as exc:
+            # Stored by an earlier smsgrid that accepted what is refused now (issue 12): shown as Failed, with
+            # why, instead of failing every listing; load() already keeps it out of delivery.
+            spec = spec_from_storage_dict(record.spec, strict=False)
+            state = FAILED
+            reason = f"This subscription is no longer accepted; PUT it again with these fixed. {exc}"
         public = spec_to_public_dict(spec)
-        public["properties"]["provisioningState"] = record.provisioning_state
+        public["properties"]["provisioningState"] = state
         public["properties"]["topic"] = self.topic
         if reason is not None:
             public["properties"]["provisioningMessage"] = reason
@@ -172,6 +210,13 @@ class SubscriptionService:
             except SubscriptionSpecError as exc:
                 log.error("stored subscription %s cannot be used: %s", record.name, exc)
         for name, body in configured.items():
+            twins = sorted(
+                other for other in {*stored, *configured} if other != name and other.casefold() == name.casefold()
+            )
+            if twins:
+                # Names are case-insensitive (see _refuse_case_twin): neither spelling is guessed to be the one.
+                log.error("config subscription %s cannot be used: its name differs only by case from %s", name, twins)
+                continue
             try:
                 spec = parse_subscription_spec(name, body)
             except SubscriptionSpecError as exc:

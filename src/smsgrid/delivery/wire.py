@@ -20,6 +20,7 @@ from smsgrid.delivery.subscription_spec import (
     EventDeliverySchema,
     StandardWebhooksSigning,
     SubscriptionSpec,
+    header_value_problem,
 )
 from smsgrid.events.render import event_grid_item_to_cloud_event
 
@@ -70,7 +71,10 @@ def build_headers(
         if isinstance(mapping, DynamicDeliveryAttribute):
             found, value = resolve_field(first_item, mapping.source_field)
             text = _attribute_value(value) if found else None
-            if text is not None:
+            # A value the event's publisher chose but that cannot be a header (a control character, over 4 KB)
+            # is left out, as a missing field is, and the event is still delivered and its attempt recorded
+            # (docs/differences-from-azure.md); sending it would fail the request on every retry.
+            if text is not None and header_value_problem(text) is None:
                 headers[mapping.name] = text
         else:
             headers[mapping.name] = mapping.value
