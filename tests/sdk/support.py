@@ -40,6 +40,6 @@ def require_tool(name: str, hint: str) -> str:
 
 def run_fetch(command: Sequence[str], what: str, cwd: Path | None = None) -> None:
     """Run a download command (pip, npm); a failure means the registry could not be reached or the name is wrong."""
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=200, check=False)
     if result.returncode != 0:
         unavailable(f"could not fetch {what}: {' '.join(command)} exited {result.returncode}:\n{result.stderr[-3000:]}")

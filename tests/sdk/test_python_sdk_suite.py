@@ -152,7 +152,7 @@ def test_azure_communication_sms_own_suite_passes_live_against_smsgrid(tmp_path:
             sys.executable, "-m", "pytest", str(tests), "-c", str(ini), "--rootdir", str(tests.parent),
             "-p", "no:smsgrid", "-p", "no:cacheprovider", "--junitxml", str(junit), "-q", "-rfE", "--tb=short",
         ]  # fmt: skip
-        run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
+        run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
     finally:
         server.stop()
     if not junit.exists():
