@@ -115,7 +115,8 @@ def outcomes(junit_xml: Path) -> list[Outcome]:
         classname = case.get("classname", "")
         module_and_class = classname.removeprefix("tests.")
         problem = next((child for child in case if child.tag in ("failure", "error", "skipped")), None)
-        message = "" if problem is None else f"{problem.tag}: {problem.get('message', '')}\n{problem.text or ''}"
+        # The traceback text when there is one (it ends with the message), else the message alone.
+        message = "" if problem is None else f"{problem.tag}: {problem.text or problem.get('message', '')}"
         found.append(Outcome(f"{module_and_class}.{case.get('name')}", problem is None, message))
     return found
 
