@@ -33,9 +33,12 @@ TESTS_IN_SUITE = 24  # test_hmac 2, test_sms_client(_async) 4 + 4, test_sms_clie
 SENDER = "+18005550100"
 
 ENTRA = (
-    "Microsoft Entra ID: the test authenticates with azure.identity.DefaultAzureCredential, and smsgrid issues no "
-    "Entra tokens yet; the credential chain is limited to EnvironmentCredential (AZURE_TOKEN_CREDENTIALS) so it "
-    "fails at once without probing this machine's managed identity endpoint or CLIs."
+    "Microsoft Entra ID: the test builds azure.identity.DefaultAzureCredential() with no arguments. smsgrid issues "
+    "Entra tokens (docs/entra.md; tests/acceptance/test_entra.py sends with DefaultAzureCredential), but MSAL then "
+    "runs instance discovery against login.microsoftonline.com for any authority host it does not know, and only the "
+    "disable_instance_discovery=True keyword, which this test does not pass, turns that off. Offline that request "
+    "cannot succeed, and tests send nothing off loopback, so the chain is limited to EnvironmentCredential "
+    "(AZURE_TOKEN_CREDENTIALS) with no Entra variables set: it fails at once."
 )
 FAILS_ON_AZURE_TOO = (
     "Fails against Azure too: it expects HttpResponseError, but Azure answers 202 with a per-recipient 400 "
