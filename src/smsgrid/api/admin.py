@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from smsgrid.acs.validation import bad_request, load_json_object
 from smsgrid.api.auth import require_admin
 from smsgrid.api.responses import json_response, read_body
 from smsgrid.errors import RequestError
-from smsgrid.messaging.send_request import bad_request, load_json_object
 from smsgrid.runtime import Runtime
 
 DEFAULT_PAGE = 100

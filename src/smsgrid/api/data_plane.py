@@ -1,4 +1,8 @@
-"""The ACS SMS data plane (SPEC §2): send, opt-outs, delivery-report lookup. HMAC on every call."""
+"""The ACS SMS data plane (SPEC §2), routed from the version table (`acs/versions.py`). HMAC on every call.
+
+Each handler asks the table whether the request's api-version defines its operation (`resolve_version`), then
+parses the body with that version's shape; nothing here knows a version by name.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from smsgrid.acs.validation import parse_mms, parse_optouts, parse_send, resolve_version
+from smsgrid.acs.versions import OPTOUT_OPERATIONS, ROUTES, SLASH_OPTOUT_VERSIONS, Operation
 from smsgrid.api.auth import require_hmac
 from smsgrid.api.responses import json_response, problem_response, read_body
 from smsgrid.errors import InvalidPhoneNumberError, RequestError
-from smsgrid.messaging.send_request import (
-    DELIVERY_REPORT_API_VERSIONS,
-    OPTOUT_API_VERSIONS,
-    bad_request,
-    check_api_version,
-    load_json_object,
-    parse_send_request,
-)
 from smsgrid.runtime import Runtime
-from smsgrid.sms import ACS_INVALID_FROM, ACS_INVALID_TO, MAX_RECIPIENTS, parse_e164
+from smsgrid.sms import ACS_INVALID_TO, parse_e164
 
 
 async def _signed_body(request: Request, runtime: Runtime) -> bytes:
@@ -29,47 +27,40 @@ async def _signed_body(request: Request, runtime: Runtime) -> bytes:
     return body
 
 
+def _uri(request: Request) -> str:
+    return str(request.url)
+
+
 async def send_sms(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     body = await _signed_body(request, runtime)
-    check_api_version(request.query_params.get("api-version"))
-    send = parse_send_request(body)
+    version = resolve_version(request.query_params.get("api-version"), Operation.SEND, _uri(request))
+    send = parse_send(body, version.send, version.name)
     results = await runtime.messaging.send(send)
     return json_response({"value": results}, 202)
-
-
-def _optout_request(body: bytes) -> tuple[str, list[str]]:
-    raw = load_json_object(body)
-    from_text = raw.get("from")
-    if not isinstance(from_text, str):
-        raise bad_request("The field 'from' is required and must be a string.")
-    try:
-        sender = parse_e164(from_text)
-    except InvalidPhoneNumberError:
-        raise bad_request(ACS_INVALID_FROM, "InvalidFromNumber") from None
-    recipients = raw.get("recipients")
-    if not isinstance(recipients, list) or not 1 <= len(recipients) <= MAX_RECIPIENTS:
-        raise bad_request('The field \'recipients\' must be a list of 1 to 100 objects like {"to": "+1..."}.')
-    tos = []
-    for i, item in enumerate(recipients):
-        if not isinstance(item, dict) or not isinstance(item.get("to"), str):
-            raise bad_request(f"recipients[{i}] must be an object with a 'to' string.")
-        tos.append(item["to"])
-    return sender, tos
 
 
 async def optouts(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     action = request.path_params["action"]
-    if action not in ("add", "remove", "check"):
+    operation = OPTOUT_OPERATIONS.get(action)
+    if operation is None:
         raise RequestError(404, "NotFound", f"Unknown opt-out action '{action}'; use add, remove or check.")
     body = await _signed_body(request, runtime)
-    check_api_version(request.query_params.get("api-version"), OPTOUT_API_VERSIONS)
-    sender, tos = _optout_request(body)
+    version = resolve_version(request.query_params.get("api-version"), operation, _uri(request))
+    if "/:" in request.url.path and version.name not in SLASH_OPTOUT_VERSIONS:
+        raise RequestError(
+            404,
+            "NotFound",
+            f"POST /sms/optouts/:{action} is spelled so only in api-version 2024-12-10-preview; "
+            f"call /sms/optouts:{action}.",
+        )
+    parsed = parse_optouts(body)
+    sender = parsed.from_number
     runtime.messaging.check_sender(sender)
     valid: list[str] = []
     results: list[dict[str, Any]] = []
-    for to in tos:
+    for to in parsed.recipients:
         try:
             valid.append(parse_e164(to))
             results.append({"to": to, "httpStatusCode": 200})
@@ -90,18 +81,40 @@ async def optouts(request: Request) -> Response:
 async def delivery_report(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     await _signed_body(request, runtime)
-    check_api_version(request.query_params.get("api-version"), DELIVERY_REPORT_API_VERSIONS)
-    message_id = request.path_params["message_id"]
+    version = resolve_version(request.query_params.get("api-version"), Operation.DELIVERY_REPORT, _uri(request))
+    shape = version.delivery_report
+    assert shape is not None  # resolve_version checked the operation
+    message_id = request.path_params["outgoingMessageId"]
     message = await runtime.store.get_message(message_id)
     if message is None or message["deliveryReport"] is None:
         return problem_response(404, "Not Found", f"No delivery report for message '{message_id}' (yet).")
-    return json_response(message["deliveryReport"])
+    report = dict(message["deliveryReport"])
+    if not shape.partner_message_id:
+        report.pop("messagingConnectPartnerMessageId", None)
+    return json_response(report)
 
 
-routes = [
-    Route("/sms", send_sms, methods=["POST"]),
-    Route("/sms/optouts:{action}", optouts, methods=["POST"]),
-    Route("/deliveryReports/{message_id}", delivery_report, methods=["GET"]),
-]
+async def send_mms(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    body = await _signed_body(request, runtime)
+    version = resolve_version(request.query_params.get("api-version"), Operation.MMS_SEND, _uri(request))
+    assert version.mms is not None
+    parse_mms(body, version.mms)  # a bad request is still told what is wrong with it
+    raise RequestError(
+        501,
+        "NotImplemented",
+        "smsgrid checks POST /mms (api-version 2024-01-14-preview) but does not carry MMS yet; "
+        "nothing was sent. Send the text with POST /sms (docs/api-versions.md).",
+    )
+
+
+_HANDLERS = {
+    Operation.SEND: send_sms,
+    Operation.OPTOUTS_ADD: optouts,
+    Operation.DELIVERY_REPORT: delivery_report,
+    Operation.MMS_SEND: send_mms,
+}
+
+routes = [Route(r.path, _HANDLERS[r.operation], methods=[r.method]) for r in ROUTES]
 
 __all__ = ["ACS_INVALID_TO", "routes"]

@@ -16,9 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from smsgrid.acs.openapi import data_plane_schemas, report_body, request_body, version_parameter
+from smsgrid.acs.versions import ROUTES, SLASH_OPTOUT_VERSIONS, Operation
 from smsgrid.api.responses import json_response
-from smsgrid.messaging.send_request import API_VERSIONS, DELIVERY_REPORT_API_VERSIONS, OPTOUT_API_VERSIONS
-from smsgrid.sms import MAX_MESSAGE_CHARS, MAX_RECIPIENTS
+from smsgrid.sms import MAX_RECIPIENTS
 
 Schema = dict[str, Any]
 JSON = "application/json"
@@ -148,6 +149,7 @@ def _schemas() -> dict[str, Schema]:
         "event": _ref("EventGridEvent"),
     }
     return {
+        **data_plane_schemas(),
         "ErrorResponse": _obj(
             {"error": _obj({"code": STRING, "message": STRING}, ["code", "message"])},
             ["error"],
@@ -157,29 +159,6 @@ def _schemas() -> dict[str, Schema]:
             {"type": STRING, "title": STRING, "status": INTEGER, "detail": STRING},
             ["title", "status"],
             description="RFC 9110 problem details, as the 2026-01-23 delivery-report API answers a miss.",
-        ),
-        "SendRequest": _obj(
-            {
-                "from": {"type": "string", "description": "One of the resource's numbers, E.164."},
-                "smsRecipients": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": MAX_RECIPIENTS,
-                    "items": _obj(
-                        {
-                            "to": {"type": "string", "minLength": 1},
-                            # null is "no id"; an empty id is a 400 (send_request.py).
-                            "repeatabilityRequestId": _nullable({"type": "string", "minLength": 1}),
-                            "repeatabilityFirstSent": STRING,
-                        },
-                        ["to"],
-                    ),
-                },
-                "message": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS},
-                # null or absent: no options; any other non-object is a 400.
-                "smsSendOptions": _nullable(_obj({"enableDeliveryReport": BOOLEAN, "tag": _nullable(STRING)})),
-            },
-            ["from", "smsRecipients", "message"],
         ),
         "SendResult": _obj(
             {
@@ -229,6 +208,7 @@ def _schemas() -> dict[str, Schema]:
                 "deliveryAttempts": {"type": "array", "items": _ref("DeliveryAttempt")},
                 "receivedTimestamp": TIMESTAMP,
                 "tag": _nullable(STRING),
+                "messagingConnectPartnerMessageId": STRING,
             },
             ["messageId", "deliveryStatus", "deliveryStatusDetails", "deliveryAttempts", "receivedTimestamp"],
         ),
@@ -399,81 +379,90 @@ def _schemas() -> dict[str, Schema]:
     }
 
 
-def _data_plane_paths() -> dict[str, Any]:
-    send_versions = _api_version(API_VERSIONS, "2021-03-07")
-    return {
-        "/sms": {
-            "post": {
-                "tags": ["data plane"],
-                "operationId": "sendSms",
-                "summary": "Send an SMS to 1-100 recipients (what SmsClient.send calls).",
-                "security": DATA_PLANE_SECURITY,
-                "parameters": [send_versions],
-                "requestBody": {"required": True, "content": _content(_ref("SendRequest"))},
-                "responses": {
-                    "202": _ok("Accepted; each recipient's own result inside.", _ref("SendResponse")),
-                    **_errors("400", "401", "413", "503"),
-                },
-            }
-        },
-        "/sms/optouts:{action}": {
-            "post": {
-                "tags": ["data plane"],
-                "operationId": "optOuts",
-                "summary": "Add, remove or check opt-outs (api-version 2025-09-17 and later).",
-                "security": DATA_PLANE_SECURITY,
-                "parameters": [
-                    _path_param(
-                        "action", "add, remove or check", {"type": "string", "enum": ["add", "remove", "check"]}
-                    ),
-                    _api_version(OPTOUT_API_VERSIONS, "2025-09-17"),
-                ],
-                "requestBody": {"required": True, "content": _content(_ref("OptOutRequest"))},
-                "responses": {
-                    "200": _ok("Each recipient's opt-out state.", _ref("OptOutResponse")),
-                    **_errors("400", "401", "404", "413", "503"),
-                },
-            }
-        },
-        "/api/events": {
-            "post": {
-                "tags": ["data plane"],
-                "operationId": "publishEvents",
-                "summary": "Publish like an Event Grid custom topic (EventGridPublisherClient), Event Grid schema.",
-                "security": TOPIC_SECURITY,
-                "parameters": [
-                    {
-                        "name": "api-version",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "string", "enum": ["2018-01-01"], "default": "2018-01-01"},
-                    }
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": _content({"type": "array", "minItems": 1, "items": {"type": "object"}}),
-                },
-                "responses": {"200": _ok("Published (empty body)."), **_errors("400", "401", "413", "503")},
-            }
-        },
-        "/deliveryReports/{messageId}": {
-            "get": {
-                "tags": ["data plane"],
-                "operationId": "getDeliveryReport",
-                "summary": "The delivery report of a sent message (api-version 2026-01-23).",
-                "security": DATA_PLANE_SECURITY,
-                "parameters": [
-                    _path_param("messageId", "The Outgoing_… id from the send result."),
-                    _api_version(DELIVERY_REPORT_API_VERSIONS, "2026-01-23"),
-                ],
-                "responses": {
-                    "200": _ok("The report.", _ref("DeliveryReport")),
-                    "404": _ok("No report (yet) for that id.", _ref("ProblemDetails"), "application/problem+json"),
-                    **_errors("400", "401"),
-                },
-            }
-        },
+_SUMMARIES = {
+    Operation.SEND: "Send an SMS to 1-100 recipients (what SmsClient.send calls).",
+    Operation.OPTOUTS_ADD: "Add, remove or check opt-outs.",
+    Operation.DELIVERY_REPORT: "The delivery report of a sent message.",
+    Operation.MMS_SEND: "Send an MMS (2024-01-14-preview): checked, then refused with 501 — not carried yet.",
+}
+
+
+def _acs_operation(route_path: str, operation: Operation) -> dict[str, Any]:
+    """One data-plane operation, from the version table (acs/versions.py)."""
+    slash = "/:" in route_path
+    parameters: list[dict[str, Any]] = []
+    if operation is Operation.OPTOUTS_ADD:
+        parameters.append(
+            _path_param("action", "add, remove or check", {"type": "string", "enum": ["add", "remove", "check"]})
+        )
+        parameters.append(version_parameter(operation, tuple(sorted(SLASH_OPTOUT_VERSIONS)) if slash else None))
+    elif operation is Operation.DELIVERY_REPORT:
+        parameters.append(_path_param("outgoingMessageId", "The Outgoing_… id from the send result."))
+        parameters.append(version_parameter(operation))
+    else:
+        parameters.append(version_parameter(operation))
+    item: dict[str, Any] = {
+        "tags": ["data plane"],
+        "operationId": f"{operation}{'_SlashPath' if slash else ''}",
+        "summary": _SUMMARIES[operation],
+        "security": DATA_PLANE_SECURITY,
+        "parameters": parameters,
     }
+    if operation is Operation.SEND:
+        item["requestBody"] = {"required": True, "content": _content(request_body(operation))}
+        item["responses"] = {
+            "202": _ok("Accepted; each recipient's own result inside.", _ref("SendResponse")),
+            **_errors("400", "401", "413", "503"),
+        }
+    elif operation is Operation.OPTOUTS_ADD:
+        item["requestBody"] = {"required": True, "content": _content(request_body(operation))}
+        item["responses"] = {
+            "200": _ok("Each recipient's opt-out state.", _ref("OptOutResponse")),
+            **_errors("400", "401", "404", "413", "503"),
+        }
+    elif operation is Operation.DELIVERY_REPORT:
+        item["responses"] = {
+            "200": _ok("The report, in the api-version's shape.", report_body()),
+            "404": _ok("No report (yet) for that id.", _ref("ProblemDetails"), "application/problem+json"),
+            **_errors("400", "401"),
+        }
+    else:
+        item["requestBody"] = {"required": True, "content": _content(request_body(operation))}
+        item["responses"] = {
+            "501": _ok(
+                "The body is valid, but smsgrid does not carry MMS yet; nothing was sent.", _ref("ErrorResponse")
+            ),
+            **_errors("400", "401", "404", "413"),
+        }
+    return item
+
+
+def _data_plane_paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        route.path: {route.method.lower(): _acs_operation(route.path, route.operation)} for route in ROUTES
+    }
+    paths["/api/events"] = {
+        "post": {
+            "tags": ["data plane"],
+            "operationId": "publishEvents",
+            "summary": "Publish like an Event Grid custom topic (EventGridPublisherClient), Event Grid schema.",
+            "security": TOPIC_SECURITY,
+            "parameters": [
+                {
+                    "name": "api-version",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["2018-01-01"], "default": "2018-01-01"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": _content({"type": "array", "minItems": 1, "items": {"type": "object"}}),
+            },
+            "responses": {"200": _ok("Published (empty body)."), **_errors("400", "401", "413", "503")},
+        }
+    }
+    return paths
 
 
 def _admin_paths() -> dict[str, Any]:

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from smsgrid.carrier.rules import decide
+from smsgrid.acs.models import SendRequest
+from smsgrid.carrier.rules import decide, plan_for
 from smsgrid.clock import Clock
 from smsgrid.config import Settings
 from smsgrid.errors import InvalidPhoneNumberError, RequestError
 from smsgrid.events.models import SmsReceivedData, phone_subject, sms_received_event
 from smsgrid.events.timestamps import Timestamp
 from smsgrid.messaging.publishing import EventFactory
-from smsgrid.messaging.send_request import SendRequest
 from smsgrid.metrics import Metrics
 from smsgrid.sms import (
     ACS_INVALID_TO,
@@ -69,15 +69,15 @@ class Messaging:
         segments = count_segments(request.message)
         outgoing: list[OutgoingMessage] = []
         for recipient in request.recipients:
-            if recipient.number is None:
+            if recipient.number is None or recipient.repeatability_error is not None:
                 continue
             decision = decide(recipient.number, self.settings.carrier)
-            plan = CarrierPlan(
-                outcome=decision.outcome,
-                code=decision.code,
-                due_at=now + self.clock.scaled(decision.delay_seconds),
-                attempts=decision.attempts,
-                reply=decision.reply,
+            plan = plan_for(
+                decision,
+                now=now,
+                scaled=self.clock.scaled,
+                report_timeout_seconds=request.report_timeout_seconds,
+                partner=request.messaging_connect.partner if request.messaging_connect else None,
             )
             outgoing.append(
                 OutgoingMessage(
@@ -101,6 +101,19 @@ class Messaging:
         accepted = iter(committed)
         results: list[dict[str, Any]] = []
         for recipient in request.recipients:
+            if recipient.repeatability_error is not None:
+                # Repeatable but without a readable first-sent time: rejected, nothing stored
+                # (azure-rest-api-specs, Sms 2026-01-23 examples/SmsSend.json).
+                results.append(
+                    {
+                        "to": recipient.to,
+                        "httpStatusCode": 400,
+                        "repeatabilityResult": "rejected",
+                        "errorMessage": recipient.repeatability_error,
+                        "successful": False,
+                    }
+                )
+                continue
             if recipient.number is None:
                 results.append(
                     {

@@ -15,6 +15,13 @@ class CarrierPlan:
     due_at: float
     attempts: int = 1
     reply: str | None = None
+    # The carrier's report would come after the sender's deliveryReportTimeoutInSeconds (or never): at due_at
+    # the application gets the timeout report instead, and the carrier's own report is dropped (one final report).
+    times_out: bool = False
+    # Segments of each attempt that failed although others got through (0 = all-or-nothing attempts).
+    segments_failed: int = 0
+    # The id a simulated Messaging Connect partner gave the message (GET /deliveryReports, 2026-01-23).
+    partner_message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

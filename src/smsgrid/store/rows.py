@@ -40,13 +40,19 @@ def plan_json(plan: CarrierPlan) -> str:
             "due_at": plan.due_at,
             "attempts": plan.attempts,
             "reply": plan.reply,
+            "times_out": plan.times_out,
+            "segments_failed": plan.segments_failed,
+            "partner_message_id": plan.partner_message_id,
         }
     ).decode()
 
 
 def plan_from_json(text: str | bytes) -> CarrierPlan:
     raw = orjson.loads(text)
-    return CarrierPlan(raw["outcome"], raw["code"], raw["due_at"], raw["attempts"], raw["reply"])
+    # Plans written before migration 0002 lack the last three keys: their defaults are what those plans meant.
+    return CarrierPlan(raw["outcome"], raw["code"], raw["due_at"], raw["attempts"], raw["reply"],
+                       bool(raw.get("times_out", False)), int(raw.get("segments_failed", 0)),
+                       raw.get("partner_message_id"))  # fmt: skip
 
 
 def carrier_job(message_id: str, plan: str | bytes, row: tuple[Any, ...]) -> CarrierJob:
