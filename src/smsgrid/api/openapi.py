@@ -138,6 +138,13 @@ def _schemas() -> dict[str, Schema]:
         "deliveryReport": _nullable(_ref("DeliveryReport")),
         "createdAt": TIMESTAMP,
         "updatedAt": TIMESTAMP,
+        "apiVersion": _nullable({"type": "string", "description": "The ACS api-version the message was sent with."}),
+        "sendOptions": _nullable(
+            _obj(
+                {"reportTimeoutSeconds": INTEGER, "messagingConnectPartner": STRING},
+                description="Send options that shape the delivery report (a partner's keys are never kept).",
+            )
+        ),
     }
     event_entry_fields = {
         "seq": INTEGER,

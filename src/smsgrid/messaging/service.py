@@ -68,6 +68,11 @@ class Messaging:
         moment = datetime.fromtimestamp(now, UTC)
         segments = count_segments(request.message)
         outgoing: list[OutgoingMessage] = []
+        options: dict[str, Any] = {}
+        if request.report_timeout_seconds is not None:
+            options["reportTimeoutSeconds"] = request.report_timeout_seconds
+        if request.messaging_connect is not None:
+            options["messagingConnectPartner"] = request.messaging_connect.partner  # its keys are never stored
         for recipient in request.recipients:
             if recipient.number is None or recipient.repeatability_error is not None:
                 continue
@@ -92,6 +97,8 @@ class Messaging:
                     repeatability_request_id=recipient.repeatability_request_id,
                     created_at=now,
                     plan=plan,
+                    api_version=request.api_version,
+                    send_options=options,
                 )
             )
         committed = await self.store.accept_messages(outgoing) if outgoing else []

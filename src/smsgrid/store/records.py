@@ -37,6 +37,9 @@ class OutgoingMessage:
     repeatability_request_id: str | None
     created_at: float
     plan: CarrierPlan
+    api_version: str | None = None  # the ACS api-version of the send; None for smsgrid's own (UI, HELP reply)
+    # What shaped the report: {"reportTimeoutSeconds", "messagingConnectPartner"}; never a partner's keys.
+    send_options: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,18 @@ def iso(epoch: float | None) -> str | None:
 def outgoing_message_row(m: OutgoingMessage, *, status: str) -> tuple[Any, ...]:
     """The INSERT_MESSAGE parameters of an outgoing message (both dialects: same columns, same order)."""
     return (m.message_id, "outgoing", m.from_number, m.to_number, m.body, m.encoding, m.segments, m.tag,
-            m.delivery_report, m.repeatability_request_id, status, None, m.created_at, m.created_at)  # fmt: skip
+            m.delivery_report, m.repeatability_request_id, status, None, m.created_at, m.created_at,
+            m.api_version, send_options_json(m.send_options))  # fmt: skip
 
 
 def inbound_message_row(m: InboundMessage) -> tuple[Any, ...]:
     """The INSERT_MESSAGE parameters of an inbound message."""
     return (m.message_id, "incoming", m.from_number, m.to_number, m.body, m.encoding, m.segments, None,
-            False, None, "received", None, m.created_at, m.created_at)  # fmt: skip
+            False, None, "received", None, m.created_at, m.created_at, None, None)  # fmt: skip
+
+
+def send_options_json(options: dict[str, Any] | None) -> str | None:
+    return None if not options else orjson.dumps(options).decode()
 
 
 def subscription_row(record: SubscriptionRecord) -> tuple[Any, ...]:
@@ -86,7 +91,7 @@ def subscription_record(row: tuple[Any, ...]) -> SubscriptionRecord:
 
 def message_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     (message_id, direction, from_number, to_number, body, encoding, segments, tag, delivery_report, status,
-     status_code, report, created_at, updated_at) = row  # fmt: skip
+     status_code, report, created_at, updated_at, api_version, send_options) = row  # fmt: skip
     return {
         "messageId": message_id,
         "direction": direction,
@@ -102,6 +107,8 @@ def message_dict(row: tuple[Any, ...]) -> dict[str, Any]:
         "deliveryReport": orjson.loads(report) if report else None,
         "createdAt": iso(created_at),
         "updatedAt": iso(updated_at),
+        "apiVersion": api_version,
+        "sendOptions": orjson.loads(send_options) if send_options else None,
     }
 
 
