@@ -196,3 +196,13 @@ def test_a_repeatable_recipient_needs_an_rfc1123_first_sent_time(recipient: dict
 def test_rfc1123_times_read_back_to_the_same_second(moment: datetime) -> None:
     moment = moment.replace(microsecond=0, tzinfo=UTC)
     assert parse_rfc1123(format_datetime(moment, usegmt=True)) == moment
+
+
+def test_docs_show_the_table_as_it_is() -> None:
+    """docs/api-versions.md carries the generated table verbatim: the document cannot drift from the code."""
+    from pathlib import Path
+
+    from smsgrid.acs.versions import markdown_table
+
+    document = (Path(__file__).parents[2] / "docs" / "api-versions.md").read_text(encoding="utf-8")
+    assert markdown_table() in document

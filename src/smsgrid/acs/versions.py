@@ -136,3 +136,41 @@ def versions_with(operation: Operation) -> tuple[str, ...]:
 def send_shapes() -> dict[str, SendShape]:
     """Each distinct send shape once, by component name."""
     return {v.send.name: v.send for v in VERSIONS.values()}
+
+
+def markdown_table() -> str:
+    """The table as docs/api-versions.md shows it (a unit test keeps the document equal to this)."""
+    lines = [
+        "| api-version | kind | operations | `smsSendOptions` beyond `enableDeliveryReport`, `tag` "
+        "| delivery report GET |",
+        "|---|---|---|---|---|",
+    ]
+    for name, v in sorted(VERSIONS.items()):
+        ops = ["send"]
+        if v.optouts:
+            ops.append("opt-outs add/remove/check")
+        if v.delivery_report is not None:
+            ops.append("delivery report")
+        if v.mms is not None:
+            ops.append("MMS (checked, 501)")
+        o = v.send.options
+        fields = []
+        if o.validity_period is not None:
+            text = f"`validityPeriodSeconds` {o.validity_period.describe()}"
+            if o.validity_period_default is not None:
+                text += f", default {o.validity_period_default}"
+            fields.append(text)
+        if o.report_timeout is not None:
+            fields.append(f"`deliveryReportTimeoutInSeconds` {o.report_timeout.describe()}")
+        if o.messaging_connect is ConnectShape.API_KEY:
+            fields.append("`messagingConnect {apiKey, partner}`")
+        elif o.messaging_connect is ConnectShape.PARTNER_PARAMS:
+            fields.append("`messagingConnect {partner, partnerParams}`")
+        report = "—"
+        if v.delivery_report is not None:
+            report = "status " + "/".join(v.delivery_report.statuses)
+            if v.delivery_report.partner_message_id:
+                report += ", `messagingConnectPartnerMessageId`"
+        kind = "stable" if v.stable else "preview"
+        lines.append(f"| `{name}` | {kind} | {', '.join(ops)} | {'; '.join(fields) or '—'} | {report} |")
+    return "\n".join(lines) + "\n"
