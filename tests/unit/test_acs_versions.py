@@ -206,3 +206,34 @@ def test_docs_show_the_table_as_it_is() -> None:
 
     document = (Path(__file__).parents[2] / "docs" / "api-versions.md").read_text(encoding="utf-8")
     assert markdown_table() in document
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    from smsgrid.api.openapi import build_openapi
+
+    return build_openapi()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.version}-{c.name}" for c in CASES])
+def test_the_openapi_document_says_what_validation_does(document: dict[str, Any], case: Case) -> None:
+    """Each version's request schema in /openapi.json accepts exactly the rows the server accepts."""
+    import jsonschema_rs
+
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": document["components"],
+        **document["components"]["schemas"][VERSIONS[case.version].send.name],
+    }
+    body: dict[str, Any] = {
+        "from": "+18005550100",
+        "smsRecipients": [{"to": f"+1425555{n:04d}"} for n in range(case.recipients)],
+        "message": case.message,
+    }
+    if case.options is not None:
+        body["smsSendOptions"] = case.options
+    assert jsonschema_rs.validator_for(schema).is_valid(body) is (case.error is None)
+    # The send operation lists exactly the versions that define it.
+    parameter = document["paths"]["/sms"]["post"]["parameters"][0]
+    assert set(parameter["schema"]["enum"]) == {v for v, ops in SPEC_OPERATIONS.items() if SEND in ops}
+    assert parameter["x-smsgrid-shape-per-version"][case.version] == VERSIONS[case.version].send.name

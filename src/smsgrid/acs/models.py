@@ -34,6 +34,12 @@ class ConnectShape(StrEnum):
     PARTNER_PARAMS = "partnerParams"  # 2026-01-23: {partner, partnerParams: {… minProperties 1}}
 
 
+# Every smsSendOptions field that only some versions define; on a version without it, it is refused (a 400), not
+# ignored (docs/api-versions.md).
+VERSIONED_OPTIONS = ("validityPeriodSeconds", "deliveryReportTimeoutInSeconds", "messagingConnect")
+INT32_MAX = 2**31 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class SendOptionsShape:
     """`smsSendOptions` of one version. A None field is one the version does not define."""

@@ -6,9 +6,18 @@ Objects allow extra properties, as the server ignores fields no version defines.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from smsgrid.acs.models import ConnectShape, DeliveryReportShape, IntRange, SendOptionsShape, SendShape
+from smsgrid.acs.models import (
+    INT32_MAX,
+    VERSIONED_OPTIONS,
+    ConnectShape,
+    DeliveryReportShape,
+    IntRange,
+    SendOptionsShape,
+    SendShape,
+)
 from smsgrid.acs.versions import VERSIONS, Operation, send_shapes, versions_with
 
 Schema = dict[str, Any]
@@ -26,8 +35,8 @@ def nullable(schema: Schema) -> Schema:
     return {"oneOf": [schema, {"type": "null"}]}
 
 
-def obj(properties: dict[str, Schema], required: list[str] | None = None, **extra: Any) -> Schema:
-    schema: Schema = {"type": "object", "properties": properties}
+def obj(properties: Mapping[str, Schema | bool], required: list[str] | None = None, **extra: Any) -> Schema:
+    schema: Schema = {"type": "object", "properties": dict(properties)}
     if required:
         schema["required"] = required
     schema.update(extra)
@@ -38,8 +47,7 @@ def _int_range(limits: IntRange, description: str) -> Schema:
     schema: Schema = {"type": "integer", "description": description}
     if limits.minimum is not None:
         schema["minimum"] = limits.minimum
-    if limits.maximum is not None:
-        schema["maximum"] = limits.maximum
+    schema["maximum"] = INT32_MAX if limits.maximum is None else limits.maximum  # int32 in every swagger
     return schema
 
 
@@ -57,7 +65,7 @@ def _connect(shape: ConnectShape) -> Schema:
 
 
 def send_options_schema(shape: SendOptionsShape) -> Schema:
-    properties: dict[str, Schema] = {"enableDeliveryReport": BOOLEAN, "tag": nullable(STRING)}
+    properties: dict[str, Schema | bool] = {"enableDeliveryReport": BOOLEAN, "tag": nullable(STRING)}
     if shape.validity_period is not None:
         text = "Seconds to wait for a delivery report; after it the timeout report (Failed, 5002) comes."
         if shape.validity_period_default is not None:
@@ -68,6 +76,9 @@ def send_options_schema(shape: SendOptionsShape) -> Schema:
         properties["deliveryReportTimeoutInSeconds"] = nullable(_int_range(shape.report_timeout, text))
     if shape.messaging_connect is not None:
         properties["messagingConnect"] = nullable(_connect(shape.messaging_connect))
+    for name in VERSIONED_OPTIONS:
+        # Defined by another version: refused on this one (a JSON Schema `false`), as the server does.
+        properties.setdefault(name, False)
     return obj(properties)
 
 

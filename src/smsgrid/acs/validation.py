@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 
 from smsgrid.acs.models import (
+    INT32_MAX,
+    VERSIONED_OPTIONS,
     Attachment,
     ConnectShape,
     MessagingConnect,
@@ -39,9 +41,6 @@ from smsgrid.sms import ACS_INVALID_FROM, parse_e164
 INVALID_FIRST_SENT = (
     "Request sent with Invalid DateTime value for repeatability-first-sent. Expected is DateTime ,RFC1123 pattern."
 )
-
-# Every smsSendOptions field some version defines; one the requested version lacks is refused (docs/api-versions.md).
-_VERSIONED_OPTIONS = ("validityPeriodSeconds", "deliveryReportTimeoutInSeconds", "messagingConnect")
 
 
 def bad_request(message: str, code: str = "BadRequest") -> RequestError:
@@ -176,7 +175,7 @@ def _int_option(options: dict[str, Any], name: str, shape_range: Any, version: s
     value = options.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
+    if isinstance(value, bool) or not isinstance(value, int) or not -INT32_MAX - 1 <= value <= INT32_MAX:
         raise bad_request(f"smsSendOptions.{name} must be a whole number of seconds (int32).")
     if not shape_range.contains(value):
         raise bad_request(
@@ -219,7 +218,7 @@ def _messaging_connect(value: object, shape: ConnectShape, version: str) -> Mess
 
 def _send_options(options: dict[str, Any], shape: SendOptionsShape, version: str) -> dict[str, Any]:
     defined = shape.field_names()
-    for name in _VERSIONED_OPTIONS:
+    for name in VERSIONED_OPTIONS:
         if name in options and name not in defined:
             having = [v for v, entry in sorted(VERSIONS.items()) if name in entry.send.options.field_names()]
             raise bad_request(
