@@ -8,6 +8,7 @@ SDK itself). The carrier runs at --time-scale 0.001: a 60 s report timeout is 60
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from collections.abc import Iterator
@@ -140,11 +141,11 @@ def test_every_operation_on_every_version(server: SmsgridProcess, version: str, 
         # Only 2024-12-10-preview's swagger spells the path with a slash.
         assert response.status_code == 404, response.text
         return
-    expected = {"send": 202, "deliveryReports": 404, "mms": 501}.get(route, 200)
+    expected = {"send": 202, "deliveryReports": 404, "mms": 202}.get(route, 200)
     assert response.status_code == expected, response.text
     if route == "deliveryReports":
         assert response.headers["content-type"].startswith("application/problem+json")
-    elif route == "send":
+    elif route in ("send", "mms"):
         [result] = response.json()["value"]
         assert result["successful"] is True
         assert admin_message(server, result["messageId"])["apiVersion"] == version
@@ -310,3 +311,54 @@ def test_messaging_connect_reports_carry_the_partners_message_id(
     stored = admin_message(server, message_id)
     assert stored["sendOptions"] == {"messagingConnectPartner": "Connect_Partner"}
     assert "k" not in orjson.dumps(stored["sendOptions"]).decode().split('"')  # the partner's key is not kept
+
+
+def test_an_mms_is_sent_with_its_attachments_and_reported(server: SmsgridProcess, sink: WebhookSink) -> None:
+    png, jpeg = b"\x89PNG\r\n\x1a\n" + bytes(range(256)), b"\xff\xd8\xff" + b"\x00" * 1000
+    handset = _handset()
+    body = {
+        "from": SENDER,
+        "recipients": [{"to": handset}, {"to": "not a number"}],
+        "message": "two pictures",
+        "attachments": [
+            {"mimeType": "image/png", "content": base64.b64encode(png).decode()},
+            {"mimeType": "image/jpeg", "content": base64.b64encode(jpeg).decode()},
+        ],
+        "sendOptions": {"enableDeliveryReport": True, "tag": "mms"},
+    }
+    response = signed_request(server, "POST", "/mms?api-version=2024-01-14-preview", orjson.dumps(body))
+    assert response.status_code == 202, response.text
+    sent, bad = response.json()["value"]
+    assert (sent["to"], sent["httpStatusCode"], sent["successful"]) == (handset, 202, True)
+    assert (bad["httpStatusCode"], bad["successful"]) == (400, False)
+    wait_for_report(sink, sent["messageId"])
+    stored = wait_for_message(server, sent["messageId"], is_final)
+    assert (stored["encoding"], stored["segments"], stored["message"], stored["tag"]) == (
+        "MMS",
+        1,
+        "two pictures",
+        "mms",
+    )
+    assert stored["attachments"] == [{"mimeType": "image/png", "bytes": len(png)},
+                                     {"mimeType": "image/jpeg", "bytes": len(jpeg)}]  # fmt: skip
+    assert stored["deliveryReport"]["deliveryStatus"] == "Delivered"
+    assert stored["apiVersion"] == "2024-01-14-preview"
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"attachments": []}, "1 to 10"),
+        ({"attachments": [{"mimeType": "image/png", "content": "iVBORw0KGgo="}] * 11}, "1 to 10"),
+        ({"attachments": [{"mimeType": "image/png", "content": "not base64!"}]}, "base64"),
+        ({"attachments": [{"content": "iVBORw0KGgo="}]}, "mimeType"),
+        ({"message": "m" * 1001}, "at most 1000"),
+        ({"recipients": [{"to": "+14255550123"}] * 101}, "Too many recipients"),
+    ],
+)
+def test_an_mms_outside_its_limits_is_a_400(server: SmsgridProcess, change: dict[str, Any], words: str) -> None:
+    body = {"from": SENDER, "recipients": [{"to": _handset()}], "message": "pic",
+            "attachments": [{"mimeType": "image/png", "content": "iVBORw0KGgo="}], **change}  # fmt: skip
+    response = signed_request(server, "POST", "/mms?api-version=2024-01-14-preview", orjson.dumps(body))
+    assert response.status_code == 400, response.text
+    assert words in response.json()["error"]["message"]

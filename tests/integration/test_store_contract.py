@@ -197,7 +197,7 @@ async def test_send_options_and_the_timeout_plan_survive_the_store(store: Store)
                        partner_message_id="Connect_Partner-42")  # fmt: skip
     base = outgoing(1, due_at=now - 1)
     message = OutgoingMessage(**{**{f: getattr(base, f) for f in base.__slots__}, "plan": plan,
-                                 "api_version": "2026-01-23",
+                                 "api_version": "2026-01-23", "attachments": (("image/png", b"\x89PNG"),),
                                  "send_options": {"reportTimeoutSeconds": 300,
                                                   "messagingConnectPartner": "Connect_Partner"}})  # fmt: skip
     accepted, _ = await store.accept_messages([message, outgoing(2, due_at=now + 3600)])
@@ -207,9 +207,10 @@ async def test_send_options_and_the_timeout_plan_survive_the_store(store: Store)
     assert stored is not None
     assert stored["apiVersion"] == "2026-01-23"
     assert stored["sendOptions"] == {"reportTimeoutSeconds": 300, "messagingConnectPartner": "Connect_Partner"}
+    assert stored["attachments"] == [{"mimeType": "image/png", "bytes": 4}]
     plain = await store.get_message(outgoing(2).message_id)
     assert plain is not None
-    assert (plain["apiVersion"], plain["sendOptions"]) == (None, None)
+    assert (plain["apiVersion"], plain["sendOptions"], plain["attachments"]) == (None, None, None)
 
 
 async def test_repeatability_id_answers_the_first_message_again(store: Store) -> None:

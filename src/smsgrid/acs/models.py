@@ -113,6 +113,12 @@ class MessagingConnect:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    mime_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class SendRequest:
     from_number: str
     message: str
@@ -124,25 +130,10 @@ class SendRequest:
     report_timeout_seconds: int | None = None
     messaging_connect: MessagingConnect | None = None
     api_version: str | None = None
+    attachments: tuple[Attachment, ...] = ()  # an MMS (POST /mms); empty for an SMS
 
 
 @dataclass(frozen=True, slots=True)
 class OptOutRequest:
     from_number: str
     recipients: tuple[str, ...]  # as given; each is checked on its own (per-recipient 400 inside the 200)
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    mime_type: str
-    content: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class MmsRequest:
-    from_number: str
-    message: str
-    recipients: tuple[Recipient, ...]
-    attachments: tuple[Attachment, ...]
-    enable_delivery_report: bool
-    tag: str | None

@@ -24,7 +24,6 @@ from smsgrid.acs.models import (
     Attachment,
     ConnectShape,
     MessagingConnect,
-    MmsRequest,
     MmsShape,
     OptOutRequest,
     Recipient,
@@ -269,7 +268,7 @@ def parse_optouts(body: bytes) -> OptOutRequest:
     return OptOutRequest(sender, tuple(tos))
 
 
-def parse_mms(body: bytes, shape: MmsShape) -> MmsRequest:
+def parse_mms(body: bytes, shape: MmsShape, version: str) -> SendRequest:
     """`POST /mms` of 2024-01-14-preview: recipients, optional message ≤ 1000, 1-10 base64 attachments."""
     raw = load_json_object(body)
     sender = _sender(raw)
@@ -299,4 +298,4 @@ def parse_mms(body: bytes, shape: MmsShape) -> MmsRequest:
     tag = options.get("tag")
     if tag is not None and not isinstance(tag, str):
         raise bad_request("sendOptions.tag must be a string.")
-    return MmsRequest(sender, message, recipients, tuple(attachments), report, tag)
+    return SendRequest(sender, message, recipients, report, tag, api_version=version, attachments=tuple(attachments))

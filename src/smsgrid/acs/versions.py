@@ -152,7 +152,7 @@ def markdown_table() -> str:
         if v.delivery_report is not None:
             ops.append("delivery report")
         if v.mms is not None:
-            ops.append("MMS (checked, 501)")
+            ops.append("MMS send")
         o = v.send.options
         fields = []
         if o.validity_period is not None:

@@ -99,13 +99,9 @@ async def send_mms(request: Request) -> Response:
     body = await _signed_body(request, runtime)
     version = resolve_version(request.query_params.get("api-version"), Operation.MMS_SEND, _uri(request))
     assert version.mms is not None
-    parse_mms(body, version.mms)  # a bad request is still told what is wrong with it
-    raise RequestError(
-        501,
-        "NotImplemented",
-        "smsgrid checks POST /mms (api-version 2024-01-14-preview) but does not carry MMS yet; "
-        "nothing was sent. Send the text with POST /sms (docs/api-versions.md).",
-    )
+    send = parse_mms(body, version.mms, version.name)
+    results = await runtime.messaging.send(send)
+    return json_response({"value": results}, 202)
 
 
 _HANDLERS = {

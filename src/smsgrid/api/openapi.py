@@ -129,7 +129,7 @@ def _schemas() -> dict[str, Schema]:
         "from": STRING,
         "to": STRING,
         "message": STRING,
-        "encoding": {"type": "string", "description": "GSM7 or UCS2"},
+        "encoding": {"type": "string", "description": "GSM7, UCS2, or MMS"},
         "segments": INTEGER,
         "tag": _nullable(STRING),
         "enableDeliveryReport": BOOLEAN,
@@ -138,6 +138,13 @@ def _schemas() -> dict[str, Schema]:
         "deliveryReport": _nullable(_ref("DeliveryReport")),
         "createdAt": TIMESTAMP,
         "updatedAt": TIMESTAMP,
+        "attachments": _nullable(
+            {
+                "type": "array",
+                "items": _obj({"mimeType": STRING, "bytes": INTEGER}, ["mimeType", "bytes"]),
+                "description": "An MMS's attachments: type and size.",
+            }
+        ),
         "apiVersion": _nullable({"type": "string", "description": "The ACS api-version the message was sent with."}),
         "sendOptions": _nullable(
             _obj(
@@ -390,7 +397,7 @@ _SUMMARIES = {
     Operation.SEND: "Send an SMS to 1-100 recipients (what SmsClient.send calls).",
     Operation.OPTOUTS_ADD: "Add, remove or check opt-outs.",
     Operation.DELIVERY_REPORT: "The delivery report of a sent message.",
-    Operation.MMS_SEND: "Send an MMS (2024-01-14-preview): checked, then refused with 501 — not carried yet.",
+    Operation.MMS_SEND: "Send an MMS with 1-10 attachments to 1-100 recipients (2024-01-14-preview).",
 }
 
 
@@ -436,10 +443,8 @@ def _acs_operation(route_path: str, operation: Operation) -> dict[str, Any]:
     else:
         item["requestBody"] = {"required": True, "content": _content(request_body(operation))}
         item["responses"] = {
-            "501": _ok(
-                "The body is valid, but smsgrid does not carry MMS yet; nothing was sent.", _ref("ErrorResponse")
-            ),
-            **_errors("400", "401", "404", "413"),
+            "202": _ok("Accepted; each recipient's own result inside.", _ref("SendResponse")),
+            **_errors("400", "401", "413", "503"),
         }
     return item
 

@@ -67,6 +67,9 @@ class Messaging:
         now = self.clock.now()
         moment = datetime.fromtimestamp(now, UTC)
         segments = count_segments(request.message)
+        # An MMS is one message, not split into SMS segments (its report counts it as one).
+        encoding, segment_count = ("MMS", 1) if request.attachments else (str(segments.encoding), segments.segments)
+        attachments = tuple((a.mime_type, a.content) for a in request.attachments)
         outgoing: list[OutgoingMessage] = []
         options: dict[str, Any] = {}
         if request.report_timeout_seconds is not None:
@@ -90,8 +93,8 @@ class Messaging:
                     from_number=request.from_number,
                     to_number=recipient.number,
                     body=request.message,
-                    encoding=str(segments.encoding),
-                    segments=segments.segments,
+                    encoding=encoding,
+                    segments=segment_count,
                     tag=request.tag,
                     delivery_report=request.enable_delivery_report,
                     repeatability_request_id=recipient.repeatability_request_id,
@@ -99,6 +102,7 @@ class Messaging:
                     plan=plan,
                     api_version=request.api_version,
                     send_options=options,
+                    attachments=attachments,
                 )
             )
         committed = await self.store.accept_messages(outgoing) if outgoing else []

@@ -40,6 +40,7 @@ class OutgoingMessage:
     api_version: str | None = None  # the ACS api-version of the send; None for smsgrid's own (UI, HELP reply)
     # What shaped the report: {"reportTimeoutSeconds", "messagingConnectPartner"}; never a partner's keys.
     send_options: dict[str, Any] | None = None
+    attachments: tuple[tuple[str, bytes], ...] = ()  # an MMS's (mimeType, content)
 
 
 @dataclass(frozen=True, slots=True)

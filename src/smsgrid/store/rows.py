@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
@@ -18,17 +19,32 @@ def outgoing_message_row(m: OutgoingMessage, *, status: str) -> tuple[Any, ...]:
     """The INSERT_MESSAGE parameters of an outgoing message (both dialects: same columns, same order)."""
     return (m.message_id, "outgoing", m.from_number, m.to_number, m.body, m.encoding, m.segments, m.tag,
             m.delivery_report, m.repeatability_request_id, status, None, m.created_at, m.created_at,
-            m.api_version, send_options_json(m.send_options))  # fmt: skip
+            m.api_version, send_options_json(m.send_options), attachments_json(m.attachments))  # fmt: skip
 
 
 def inbound_message_row(m: InboundMessage) -> tuple[Any, ...]:
     """The INSERT_MESSAGE parameters of an inbound message."""
     return (m.message_id, "incoming", m.from_number, m.to_number, m.body, m.encoding, m.segments, None,
-            False, None, "received", None, m.created_at, m.created_at, None, None)  # fmt: skip
+            False, None, "received", None, m.created_at, m.created_at, None, None, None)  # fmt: skip
 
 
 def send_options_json(options: dict[str, Any] | None) -> str | None:
     return None if not options else orjson.dumps(options).decode()
+
+
+def attachments_json(attachments: tuple[tuple[str, bytes], ...]) -> str | None:
+    if not attachments:
+        return None
+    return orjson.dumps(
+        [{"mimeType": mime, "content": base64.b64encode(data).decode()} for mime, data in attachments]
+    ).decode()
+
+
+def _attachment_summary(text: str | None) -> list[dict[str, Any]] | None:
+    """What message listings show of an MMS's attachments: type and size (the content stays in the store)."""
+    if not text:
+        return None
+    return [{"mimeType": a["mimeType"], "bytes": len(base64.b64decode(a["content"]))} for a in orjson.loads(text)]
 
 
 def subscription_row(record: SubscriptionRecord) -> tuple[Any, ...]:
@@ -91,7 +107,7 @@ def subscription_record(row: tuple[Any, ...]) -> SubscriptionRecord:
 
 def message_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     (message_id, direction, from_number, to_number, body, encoding, segments, tag, delivery_report, status,
-     status_code, report, created_at, updated_at, api_version, send_options) = row  # fmt: skip
+     status_code, report, created_at, updated_at, api_version, send_options, attachments) = row  # fmt: skip
     return {
         "messageId": message_id,
         "direction": direction,
@@ -109,6 +125,7 @@ def message_dict(row: tuple[Any, ...]) -> dict[str, Any]:
         "updatedAt": iso(updated_at),
         "apiVersion": api_version,
         "sendOptions": orjson.loads(send_options) if send_options else None,
+        "attachments": _attachment_summary(attachments),
     }
 
 

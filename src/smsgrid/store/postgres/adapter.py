@@ -485,6 +485,7 @@ def _accept_args(m: OutgoingMessage) -> tuple[Any, ...]:
         common.plan_json(m.plan),
         m.api_version,
         common.send_options_json(m.send_options),
+        common.attachments_json(m.attachments),
     )
 
 

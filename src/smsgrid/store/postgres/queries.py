@@ -18,8 +18,8 @@ ACCEPT_MESSAGE = """
 WITH inserted AS (
     INSERT INTO messages (message_id, direction, from_number, to_number, body, encoding, segments, tag,
                           delivery_report, repeatability_request_id, status, status_code, created_at, updated_at,
-                          api_version, send_options)
-    VALUES ($1, 'outgoing', $2, $3, $4, $5, $6, $7, $8, $9, 'accepted', NULL, $10, $10, $13, $14)
+                          api_version, send_options, attachments)
+    VALUES ($1, 'outgoing', $2, $3, $4, $5, $6, $7, $8, $9, 'accepted', NULL, $10, $10, $13, $14, $15)
     ON CONFLICT (repeatability_request_id) DO NOTHING
     RETURNING message_id
 ), job AS (
@@ -34,8 +34,8 @@ MESSAGE_BY_REPEATABILITY = "SELECT message_id FROM messages WHERE repeatability_
 INSERT_MESSAGE = """
 INSERT INTO messages (message_id, direction, from_number, to_number, body, encoding, segments, tag,
                       delivery_report, repeatability_request_id, status, status_code, created_at, updated_at,
-                      api_version, send_options)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                      api_version, send_options, attachments)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 """
 
 # -- the carrier ----------------------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ UPDATE deliveries SET state = 'dropped', claimed = FALSE WHERE subscription = $1
 # -- reads for the admin API and UI ---------------------------------------------------------------------------------
 MESSAGE_COLUMNS = """
 SELECT message_id, direction, from_number, to_number, body, encoding, segments, tag, delivery_report,
-       status, status_code, report, created_at, updated_at, api_version, send_options FROM messages
+       status, status_code, report, created_at, updated_at, api_version, send_options, attachments FROM messages
 """
 EVENT_COLUMNS = "SELECT seq, event_id, event_type, subject, message_id, published_at, item FROM events"
 DELIVERIES_OF_EVENTS = """

@@ -18,7 +18,8 @@ CREATE TABLE messages (
     created_at DOUBLE PRECISION NOT NULL,
     updated_at DOUBLE PRECISION NOT NULL,
     api_version TEXT,                        -- the ACS api-version of the send (migration 0002)
-    send_options TEXT                        -- JSON: reportTimeoutSeconds, messagingConnectPartner
+    send_options TEXT,                       -- JSON: reportTimeoutSeconds, messagingConnectPartner
+    attachments TEXT                         -- JSON: an MMS's [{mimeType, content (base64)}]
 );
 CREATE INDEX messages_created ON messages (created_at);
 CREATE INDEX messages_numbers ON messages (from_number, to_number);
