@@ -185,7 +185,7 @@ def request_body(operation: Operation) -> Schema:
     if operation is Operation.MMS_SEND:
         names = sorted({m.name for v in versions_with(operation) if (m := VERSIONS[v].mms) is not None})
         return {"anyOf": [ref(n) for n in names]}
-    return ref("OptOutRequest")
+    return ref("OptOutRequest")  # the same in every version that has opt-outs
 
 
 def report_body() -> Schema:

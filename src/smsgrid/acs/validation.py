@@ -31,7 +31,7 @@ from smsgrid.acs.models import (
     SendRequest,
     SendShape,
 )
-from smsgrid.acs.versions import LATEST, VERSIONS, ApiVersion, Operation, versions_with
+from smsgrid.acs.versions import LATEST, VERSIONS, ApiVersion, Operation, Route, versions_with
 from smsgrid.errors import InvalidPhoneNumberError, RequestError
 from smsgrid.sms import ACS_INVALID_FROM, parse_e164
 
@@ -69,6 +69,20 @@ def resolve_version(version: str | None, operation: Operation, uri: str) -> ApiV
             f"The HTTP resource that matches the request URI '{uri}' does not support the API version '{version}'. "
             f"Supported versions for this operation: {', '.join(supported)} (latest {LATEST}).",
             "UnsupportedApiVersion",
+        )
+    return entry
+
+
+def resolve_route(version: str | None, route: Route, uri: str) -> ApiVersion:
+    """`resolve_version` for a route; a path spelled so only in some versions (the opt-out paths with a slash of
+    2024-12-10-preview) is a 404 on the others, as a path their service does not have."""
+    entry = resolve_version(version, route.operation, uri)
+    if route.only_versions is not None and entry.name not in route.only_versions:
+        raise RequestError(
+            404,
+            "NotFound",
+            f"{route.method} {route.path} is spelled so only in api-version {', '.join(sorted(route.only_versions))}; "
+            f"api-version {entry.name} has {route.operation} at another path (docs/api-versions.md).",
         )
     return entry
 

@@ -33,22 +33,26 @@ class Operation(StrEnum):
     MMS_SEND = "Mms_Send"
 
 
-OPTOUT_OPERATIONS = {"add": Operation.OPTOUTS_ADD, "remove": Operation.OPTOUTS_REMOVE, "check": Operation.OPTOUTS_CHECK}
-
-
 @dataclass(frozen=True, slots=True)
 class Route:
     method: str
     path: str  # Starlette template
     operation: Operation
+    # Only these versions have this path (None: every version with the operation).
+    only_versions: frozenset[str] | None = None
 
 
-# Every path any version defines. 2024-12-10-preview's swagger spells the opt-out paths `/sms/optouts/:add`; the
-# SDKs built on it call `/sms/optouts:add` (azure-sdk-for-js optOuts.ts), so both spellings route to the operation.
+# 2024-12-10-preview's swagger spells the opt-out paths `/sms/optouts/:add`; the SDKs built on it call
+# `/sms/optouts:add` (azure-sdk-for-js optOuts.ts), so that version has both spellings, every later one the colon only.
+SLASH_OPTOUT_VERSIONS = frozenset({"2024-12-10-preview"})
+_OPTOUT_ACTIONS = (("add", Operation.OPTOUTS_ADD), ("remove", Operation.OPTOUTS_REMOVE),
+                   ("check", Operation.OPTOUTS_CHECK))  # fmt: skip
+
+# Every path any version defines.
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/sms", Operation.SEND),
-    Route("POST", "/sms/optouts:{action}", Operation.OPTOUTS_ADD),  # action picks add/remove/check
-    Route("POST", "/sms/optouts/:{action}", Operation.OPTOUTS_ADD),
+    *(Route("POST", f"/sms/optouts:{action}", op) for action, op in _OPTOUT_ACTIONS),
+    *(Route("POST", f"/sms/optouts/:{action}", op, SLASH_OPTOUT_VERSIONS) for action, op in _OPTOUT_ACTIONS),
     Route("GET", "/deliveryReports/{outgoingMessageId}", Operation.DELIVERY_REPORT),
     Route("POST", "/mms", Operation.MMS_SEND),
 )
@@ -124,8 +128,6 @@ VERSIONS: dict[str, ApiVersion] = {
 }
 
 LATEST = "2026-01-23"
-# Spelled-with-a-slash opt-out paths exist only in 2024-12-10-preview's swagger.
-SLASH_OPTOUT_VERSIONS = frozenset({"2024-12-10-preview"})
 
 
 def versions_with(operation: Operation) -> tuple[str, ...]:

@@ -6,17 +6,19 @@ parses the body with that version's shape; nothing here knows a version by name.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from smsgrid.acs.validation import parse_mms, parse_optouts, parse_send, resolve_version
-from smsgrid.acs.versions import OPTOUT_OPERATIONS, ROUTES, SLASH_OPTOUT_VERSIONS, Operation
+from smsgrid.acs.validation import parse_mms, parse_optouts, parse_send, resolve_route
+from smsgrid.acs.versions import ROUTES, ApiVersion, Operation
+from smsgrid.acs.versions import Route as AcsRoute
 from smsgrid.api.auth import require_hmac
 from smsgrid.api.responses import json_response, problem_response, read_body
-from smsgrid.errors import InvalidPhoneNumberError, RequestError
+from smsgrid.errors import InvalidPhoneNumberError
 from smsgrid.runtime import Runtime
 from smsgrid.sms import ACS_INVALID_TO, parse_e164
 
@@ -27,34 +29,23 @@ async def _signed_body(request: Request, runtime: Runtime) -> bytes:
     return body
 
 
-def _uri(request: Request) -> str:
-    return str(request.url)
+def _version(request: Request, route: AcsRoute) -> ApiVersion:
+    return resolve_route(request.query_params.get("api-version"), route, str(request.url))
 
 
-async def send_sms(request: Request) -> Response:
+async def send_sms(request: Request, route: AcsRoute) -> Response:
     runtime: Runtime = request.app.state.runtime
     body = await _signed_body(request, runtime)
-    version = resolve_version(request.query_params.get("api-version"), Operation.SEND, _uri(request))
+    version = _version(request, route)
     send = parse_send(body, version.send, version.name)
     results = await runtime.messaging.send(send)
     return json_response({"value": results}, 202)
 
 
-async def optouts(request: Request) -> Response:
+async def optouts(request: Request, route: AcsRoute) -> Response:
     runtime: Runtime = request.app.state.runtime
-    action = request.path_params["action"]
-    operation = OPTOUT_OPERATIONS.get(action)
-    if operation is None:
-        raise RequestError(404, "NotFound", f"Unknown opt-out action '{action}'; use add, remove or check.")
     body = await _signed_body(request, runtime)
-    version = resolve_version(request.query_params.get("api-version"), operation, _uri(request))
-    if "/:" in request.url.path and version.name not in SLASH_OPTOUT_VERSIONS:
-        raise RequestError(
-            404,
-            "NotFound",
-            f"POST /sms/optouts/:{action} is spelled so only in api-version 2024-12-10-preview; "
-            f"call /sms/optouts:{action}.",
-        )
+    _version(request, route)
     parsed = parse_optouts(body)
     sender = parsed.from_number
     runtime.messaging.check_sender(sender)
@@ -67,23 +58,23 @@ async def optouts(request: Request) -> Response:
         except InvalidPhoneNumberError:
             results.append({"to": to, "httpStatusCode": 400, "errorMessage": ACS_INVALID_TO})
     now = runtime.clock.now()
-    if action == "check":
+    if route.operation is Operation.OPTOUTS_CHECK:
         states = iter(await runtime.store.check_optouts(sender, valid))
     else:
-        await runtime.store.set_optouts(sender, valid, action == "add", now)
-        states = iter([action == "add"] * len(valid))
+        adding = route.operation is Operation.OPTOUTS_ADD
+        await runtime.store.set_optouts(sender, valid, adding, now)
+        states = iter([adding] * len(valid))
     for result in results:
         if result["httpStatusCode"] == 200:
             result["isOptedOut"] = next(states)
     return json_response({"value": results}, 200)
 
 
-async def delivery_report(request: Request) -> Response:
+async def delivery_report(request: Request, route: AcsRoute) -> Response:
     runtime: Runtime = request.app.state.runtime
     await _signed_body(request, runtime)
-    version = resolve_version(request.query_params.get("api-version"), Operation.DELIVERY_REPORT, _uri(request))
-    shape = version.delivery_report
-    assert shape is not None  # resolve_version checked the operation
+    shape = _version(request, route).delivery_report
+    assert shape is not None  # resolve_route checked the operation
     message_id = request.path_params["outgoingMessageId"]
     message = await runtime.store.get_message(message_id)
     if message is None or message["deliveryReport"] is None:
@@ -94,23 +85,37 @@ async def delivery_report(request: Request) -> Response:
     return json_response(report)
 
 
-async def send_mms(request: Request) -> Response:
+async def send_mms(request: Request, route: AcsRoute) -> Response:
     runtime: Runtime = request.app.state.runtime
     body = await _signed_body(request, runtime)
-    version = resolve_version(request.query_params.get("api-version"), Operation.MMS_SEND, _uri(request))
+    version = _version(request, route)
     assert version.mms is not None
     send = parse_mms(body, version.mms, version.name)
     results = await runtime.messaging.send(send)
     return json_response({"value": results}, 202)
 
 
-_HANDLERS = {
+Handler = Callable[[Request, AcsRoute], Awaitable[Response]]
+_HANDLERS: dict[Operation, Handler] = {
     Operation.SEND: send_sms,
     Operation.OPTOUTS_ADD: optouts,
+    Operation.OPTOUTS_REMOVE: optouts,
+    Operation.OPTOUTS_CHECK: optouts,
     Operation.DELIVERY_REPORT: delivery_report,
     Operation.MMS_SEND: send_mms,
 }
 
-routes = [Route(r.path, _HANDLERS[r.operation], methods=[r.method]) for r in ROUTES]
+
+def _endpoint(route: AcsRoute) -> Callable[[Request], Awaitable[Response]]:
+    handler = _HANDLERS[route.operation]
+
+    async def endpoint(request: Request) -> Response:
+        return await handler(request, route)
+
+    endpoint.__name__ = f"{route.operation}"
+    return endpoint
+
+
+routes = [Route(r.path, _endpoint(r), methods=[r.method]) for r in ROUTES]
 
 __all__ = ["ACS_INVALID_TO", "routes"]

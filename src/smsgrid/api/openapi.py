@@ -17,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from smsgrid.acs.openapi import data_plane_schemas, report_body, request_body, version_parameter
-from smsgrid.acs.versions import ROUTES, SLASH_OPTOUT_VERSIONS, Operation
+from smsgrid.acs.versions import ROUTES, Operation
+from smsgrid.acs.versions import Route as AcsRoute
 from smsgrid.api.responses import json_response
 from smsgrid.sms import MAX_RECIPIENTS
 
@@ -395,53 +396,44 @@ def _schemas() -> dict[str, Schema]:
 
 _SUMMARIES = {
     Operation.SEND: "Send an SMS to 1-100 recipients (what SmsClient.send calls).",
-    Operation.OPTOUTS_ADD: "Add, remove or check opt-outs.",
+    Operation.OPTOUTS_ADD: "Opt the recipients out of messages from the sender.",
+    Operation.OPTOUTS_REMOVE: "Opt the recipients back in.",
+    Operation.OPTOUTS_CHECK: "Whether each recipient is opted out of the sender.",
     Operation.DELIVERY_REPORT: "The delivery report of a sent message.",
     Operation.MMS_SEND: "Send an MMS with 1-10 attachments to 1-100 recipients (2024-01-14-preview).",
 }
+_OPTOUTS = (Operation.OPTOUTS_ADD, Operation.OPTOUTS_REMOVE, Operation.OPTOUTS_CHECK)
 
 
-def _acs_operation(route_path: str, operation: Operation) -> dict[str, Any]:
+def _acs_operation(route: AcsRoute) -> dict[str, Any]:
     """One data-plane operation, from the version table (acs/versions.py)."""
-    slash = "/:" in route_path
+    operation = route.operation
+    only = tuple(sorted(route.only_versions)) if route.only_versions is not None else None
     parameters: list[dict[str, Any]] = []
-    if operation is Operation.OPTOUTS_ADD:
-        parameters.append(
-            _path_param("action", "add, remove or check", {"type": "string", "enum": ["add", "remove", "check"]})
-        )
-        parameters.append(version_parameter(operation, tuple(sorted(SLASH_OPTOUT_VERSIONS)) if slash else None))
-    elif operation is Operation.DELIVERY_REPORT:
+    if operation is Operation.DELIVERY_REPORT:
         parameters.append(_path_param("outgoingMessageId", "The Outgoing_… id from the send result."))
-        parameters.append(version_parameter(operation))
-    else:
-        parameters.append(version_parameter(operation))
+    parameters.append(version_parameter(operation, only))
     item: dict[str, Any] = {
         "tags": ["data plane"],
-        "operationId": f"{operation}{'_SlashPath' if slash else ''}",
+        "operationId": f"{operation}{'_SpecPathSpelling' if only else ''}",
         "summary": _SUMMARIES[operation],
         "security": DATA_PLANE_SECURITY,
         "parameters": parameters,
     }
-    if operation is Operation.SEND:
-        item["requestBody"] = {"required": True, "content": _content(request_body(operation))}
-        item["responses"] = {
-            "202": _ok("Accepted; each recipient's own result inside.", _ref("SendResponse")),
-            **_errors("400", "401", "413", "503"),
-        }
-    elif operation is Operation.OPTOUTS_ADD:
-        item["requestBody"] = {"required": True, "content": _content(request_body(operation))}
-        item["responses"] = {
-            "200": _ok("Each recipient's opt-out state.", _ref("OptOutResponse")),
-            **_errors("400", "401", "404", "413", "503"),
-        }
-    elif operation is Operation.DELIVERY_REPORT:
+    if operation is Operation.DELIVERY_REPORT:
         item["responses"] = {
             "200": _ok("The report, in the api-version's shape.", report_body()),
             "404": _ok("No report (yet) for that id.", _ref("ProblemDetails"), "application/problem+json"),
             **_errors("400", "401"),
         }
+        return item
+    item["requestBody"] = {"required": True, "content": _content(request_body(operation))}
+    if operation in _OPTOUTS:
+        item["responses"] = {
+            "200": _ok("Each recipient's opt-out state.", _ref("OptOutResponse")),
+            **_errors("400", "401", *(("404",) if only else ()), "413", "503"),
+        }
     else:
-        item["requestBody"] = {"required": True, "content": _content(request_body(operation))}
         item["responses"] = {
             "202": _ok("Accepted; each recipient's own result inside.", _ref("SendResponse")),
             **_errors("400", "401", "413", "503"),
@@ -450,9 +442,7 @@ def _acs_operation(route_path: str, operation: Operation) -> dict[str, Any]:
 
 
 def _data_plane_paths() -> dict[str, Any]:
-    paths: dict[str, Any] = {
-        route.path: {route.method.lower(): _acs_operation(route.path, route.operation)} for route in ROUTES
-    }
+    paths: dict[str, Any] = {route.path: {route.method.lower(): _acs_operation(route)} for route in ROUTES}
     paths["/api/events"] = {
         "post": {
             "tags": ["data plane"],
