@@ -23,6 +23,7 @@ from smsgrid.acs.models import (
     VERSIONED_OPTIONS,
     Attachment,
     ConnectShape,
+    IntRange,
     MessagingConnect,
     MmsShape,
     OptOutRequest,
@@ -184,7 +185,7 @@ def _options_object(raw: dict[str, Any], key: str) -> dict[str, Any]:
     return options
 
 
-def _int_option(options: dict[str, Any], name: str, shape_range: Any, version: str) -> int | None:
+def _int_option(options: dict[str, Any], name: str, shape_range: IntRange, version: str) -> int | None:
     value = options.get(name)
     if value is None:
         return None
