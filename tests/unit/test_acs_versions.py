@@ -237,3 +237,39 @@ def test_the_openapi_document_says_what_validation_does(document: dict[str, Any]
     parameter = document["paths"]["/sms"]["post"]["parameters"][0]
     assert set(parameter["schema"]["enum"]) == {v for v, ops in SPEC_OPERATIONS.items() if SEND in ops}
     assert parameter["x-smsgrid-shape-per-version"][case.version] == VERSIONS[case.version].send.name
+
+
+PNG = "iVBORw0KGgo="  # the first 8 bytes of a PNG, base64
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({}, None),
+        ({"message": ""}, None),  # minLength 0
+        ({"message": "m" * 1000}, None),
+        ({"message": "m" * 1001}, "at most 1000"),
+        ({"attachments": [{"mimeType": "image/png", "content": PNG}] * 10}, None),
+        ({"attachments": [{"mimeType": "image/png", "content": PNG}] * 11}, "1 to 10"),
+        ({"attachments": []}, "1 to 10"),
+        ({"attachments": [{"mimeType": "", "content": PNG}]}, "mimeType"),
+        ({"attachments": [{"mimeType": "image/png", "content": "%%%"}]}, "base64"),
+        ({"recipients": [{"to": "+14255550123"}] * 100}, None),
+        ({"recipients": [{"to": "+14255550123"}] * 101}, "Too many recipients"),
+        ({"sendOptions": {"enableDeliveryReport": "yes"}}, "enableDeliveryReport"),
+    ],
+)
+def test_mms_limits_of_2024_01_14_preview(change: dict[str, Any], error: str | None) -> None:
+    from smsgrid.acs.validation import parse_mms
+
+    body = {"from": "+18005550100", "recipients": [{"to": "+14255550123"}], "message": "pic",
+            "attachments": [{"mimeType": "image/png", "content": PNG}], **change}  # fmt: skip
+    shape = VERSIONS["2024-01-14-preview"].mms
+    assert shape is not None
+    if error is not None:
+        with pytest.raises(RequestError, match=error):
+            parse_mms(orjson.dumps(body), shape, "2024-01-14-preview")
+        return
+    parsed = parse_mms(orjson.dumps(body), shape, "2024-01-14-preview")
+    assert [a.content for a in parsed.attachments] == [b"\x89PNG\r\n\x1a\n"] * len(body["attachments"])
+    assert parsed.api_version == "2024-01-14-preview"
