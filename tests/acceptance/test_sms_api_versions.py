@@ -29,7 +29,7 @@ from tests.support_sms import (
     wait_for_message,
     wait_for_report,
 )
-from tests.unit.test_acs_versions import CASES, NOT_SERVED, SPEC_OPERATIONS, Case
+from tests.unit.test_acs_versions import CASES, CHECK, NOT_SERVED, REPORT, SPEC_OPERATIONS, Case
 
 LATE = "+12065550301"  # reports after 600 s (0.6 s scaled): later than a 60 s timeout
 ON_TIME = "+12065550302"  # reports after 1 s
@@ -362,3 +362,40 @@ def test_an_mms_outside_its_limits_is_a_400(server: SmsgridProcess, change: dict
     response = signed_request(server, "POST", "/mms?api-version=2024-01-14-preview", orjson.dumps(body))
     assert response.status_code == 400, response.text
     assert words in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("version", list(SPEC_OPERATIONS))
+def test_every_version_signed_by_the_sdks_own_hmac_policy(server: SmsgridProcess, version: str) -> None:
+    """The same calls through azure.core with `azure-communication-sms`'s HMACCredentialsPolicy — the signer every
+    Python SDK client uses — for the api-versions its 1.1.0 SmsClient cannot be told to send."""
+    from azure.communication.sms._shared.policy import HMACCredentialsPolicy
+    from azure.core import PipelineClient
+    from azure.core.credentials import AzureKeyCredential
+    from azure.core.pipeline.policies import HeadersPolicy
+    from azure.core.rest import HttpRequest
+
+    # The SDK hands the policy its endpoint URL, scheme included.
+    policies = [HeadersPolicy(), HMACCredentialsPolicy(server.base_url, AzureKeyCredential(server.access_key))]
+    base = server.base_url
+    client: Any
+    with PipelineClient(base_url=server.base_url, policies=policies) as client:
+        handset = _handset()
+        send = {"from": SENDER, "smsRecipients": [{"to": handset}], "message": f"signed by the SDK, {version}",
+                "smsSendOptions": {"enableDeliveryReport": True}}  # fmt: skip
+        sent = client.send_request(HttpRequest("POST", f"{base}/sms?api-version={version}", json=send))
+        assert sent.status_code == 202, sent.text()
+        [result] = sent.json()["value"]
+        assert admin_message(server, result["messageId"])["apiVersion"] == version
+        if REPORT in SPEC_OPERATIONS[version]:
+            wait_for_message(server, result["messageId"], lambda m: m["deliveryReport"] is not None)
+            got = client.send_request(
+                HttpRequest("GET", f"{base}/deliveryReports/{result['messageId']}?api-version={version}")
+            )
+            assert (got.status_code, got.json()["messageId"]) == (200, result["messageId"])
+        if CHECK in SPEC_OPERATIONS[version]:
+            body = {"from": SENDER, "recipients": [{"to": handset}]}
+            checked = client.send_request(
+                HttpRequest("POST", f"{base}/sms/optouts:check?api-version={version}", json=body)
+            )
+            assert checked.status_code == 200, checked.text()
+            assert checked.json()["value"][0]["isOptedOut"] is False
