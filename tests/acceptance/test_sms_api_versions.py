@@ -36,6 +36,7 @@ ON_TIME = "+12065550302"  # reports after 1 s
 SILENT = "+12065550303"  # never reports
 PARTIAL_THEN_OK = "+12065550304"  # attempt 1: one segment failed; attempt 2: all delivered
 PARTIAL_FAILED = "+12065550305"  # the only attempt: one segment failed, the rest got through; Failed 4006
+SILENT_OPTED_OUT = "+12065550390"  # never reports, and is opted out by its test
 CONFIG = f"""
 [carrier]
 delay_ms = 0
@@ -50,6 +51,10 @@ delay_ms = 1000
 
 [[carrier.rules]]
 to = "{SILENT}"
+outcome = "NoReport"
+
+[[carrier.rules]]
+to = "+1206555039*"
 outcome = "NoReport"
 
 [[carrier.rules]]
@@ -253,6 +258,15 @@ def test_a_report_that_does_not_come_in_time_becomes_the_timeout_report(
     time.sleep(LATE_SCALED_SECONDS * 2)
     assert len(reports_for(sink, message_id)) == 1
     assert admin_message(server, message_id)["deliveryStatusCode"] == 5002
+
+
+def test_an_opted_out_recipient_fails_with_4007_not_the_timeout(server: SmsgridProcess, sink: WebhookSink) -> None:
+    body = orjson.dumps({"from": SENDER, "recipients": [{"to": SILENT_OPTED_OUT}]})
+    assert signed_request(server, "POST", "/sms/optouts:add?api-version=2026-01-23", body).status_code == 200
+    message_id = _timeout_report(server, sink, SILENT_OPTED_OUT, "2026-01-23", {"deliveryReportTimeoutInSeconds": 60})
+    stored = wait_for_message(server, message_id, is_final)
+    assert (stored["status"], stored["deliveryStatusCode"]) == ("failed", 4007)
+    assert stored["deliveryReport"]["deliveryStatusDetails"] == "Sender blocked for given recipient."
 
 
 def test_a_report_within_the_timeout_is_the_carriers_own(server: SmsgridProcess, sink: WebhookSink) -> None:
