@@ -34,7 +34,7 @@ from smsgrid.acs.models import (
 )
 from smsgrid.acs.versions import LATEST, VERSIONS, ApiVersion, Operation, Route, versions_with
 from smsgrid.errors import InvalidPhoneNumberError, RequestError
-from smsgrid.sms import ACS_INVALID_FROM, parse_e164
+from smsgrid.sms import parse_e164
 
 # The per-recipient text Azure answers for a repeatable recipient without a valid first-sent time
 # (azure-rest-api-specs, Sms 2025-05-29-preview .. 2026-01-23 examples/SmsSend.json, spelled as there).
@@ -106,10 +106,9 @@ def _string(obj: dict[str, Any], key: str, where: str = "") -> str:
 
 
 def _sender(raw: dict[str, Any]) -> str:
-    try:
-        return parse_e164(_string(raw, "from"))
-    except InvalidPhoneNumberError:
-        raise bad_request(ACS_INVALID_FROM, "InvalidFromNumber") from None
+    """Any sender text ACS knows (a number, a short code, an alphanumeric sender ID): whether the resource may
+    send from it is Messaging.check_sender's answer, not a body-format error."""
+    return _string(raw, "from")
 
 
 def _message(raw: dict[str, Any], limit: int, *, required: bool = True) -> str:

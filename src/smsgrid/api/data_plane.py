@@ -22,6 +22,9 @@ from smsgrid.errors import InvalidPhoneNumberError
 from smsgrid.runtime import Runtime
 from smsgrid.sms import ACS_INVALID_TO, parse_e164
 
+# The opt-out APIs word a bad recipient differently from send (azure-rest-api-specs, Sms OptOutAdd.json).
+OPTOUT_INVALID_TO = "Invalid recipient phone number format"
+
 
 async def _signed_body(request: Request, runtime: Runtime) -> bytes:
     body = await read_body(request)
@@ -48,7 +51,7 @@ async def optouts(request: Request, route: AcsRoute) -> Response:
     _version(request, route)
     parsed = parse_optouts(body)
     sender = parsed.from_number
-    runtime.messaging.check_sender(sender)
+    runtime.messaging.check_sender(sender)  # the resource's sender, or Azure's error
     valid: list[str] = []
     results: list[dict[str, Any]] = []
     for to in parsed.recipients:
@@ -56,7 +59,7 @@ async def optouts(request: Request, route: AcsRoute) -> Response:
             valid.append(parse_e164(to))
             results.append({"to": to, "httpStatusCode": 200})
         except InvalidPhoneNumberError:
-            results.append({"to": to, "httpStatusCode": 400, "errorMessage": ACS_INVALID_TO})
+            results.append({"to": to, "httpStatusCode": 400, "errorMessage": OPTOUT_INVALID_TO})
     now = runtime.clock.now()
     if route.operation is Operation.OPTOUTS_CHECK:
         states = iter(await runtime.store.check_optouts(sender, valid))
