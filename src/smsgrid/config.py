@@ -63,6 +63,7 @@ class CarrierRule:
     delay_ms: int | None = None
     attempts: int = 1
     reply: str | None = None
+    segments_failed: int = 0  # in each attempt, this many segments fail while the others get through
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +273,7 @@ def _carrier(raw: Mapping[str, Any], problems: list[Problem]) -> CarrierSettings
                 delay_ms=_int(rule, "delay_ms", f"{path}.delay_ms", problems, 0, 86_400_000),
                 attempts=_int(rule, "attempts", f"{path}.attempts", problems, 1, 10) or 1,
                 reply=reply,
+                segments_failed=_int(rule, "segments_failed", f"{path}.segments_failed", problems, 1, 255) or 0,
             )
         )
     return CarrierSettings(delay_ms=500 if delay is None else delay, rules=tuple(rules))

@@ -130,7 +130,7 @@ def test_real_responses_validate_against_the_document(smsgrid_server: SmsgridPro
         validate("GET", "/deliveryReports/{}", no_report)
         optouts = http.post("/sms/optouts:check", params={"api-version": "2025-09-17"}, auth=SIGNED,
                             json={"from": OWNED, "recipients": [{"to": HANDSET}]})  # fmt: skip
-        assert validate("POST", "/sms/optouts:{}", optouts)["value"][0]["isOptedOut"] is False
+        assert validate("POST", "/sms/optouts:check", optouts)["value"][0]["isOptedOut"] is False
 
         answer = http.post("/admin/inbound", headers=BEARER, json={"from": HANDSET, "to": OWNED, "message": "x"})
         assert answer.status_code == 202

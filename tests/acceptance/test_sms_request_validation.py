@@ -8,6 +8,7 @@ repeatability), so it is a 400 `{"error":{"code","message"}}` and nothing is sto
 from __future__ import annotations
 
 import uuid
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -22,7 +23,10 @@ SEND_PATH = "/sms?api-version=2021-03-07"
 def _body(to: str, **fields: Any) -> bytes:
     body: dict[str, Any] = {
         "from": SENDER,
-        "smsRecipients": [{"to": to, "repeatabilityRequestId": str(uuid.uuid4())}],
+        # A repeatable recipient needs its first-sent time (RFC 1123), as the SDK sends it.
+        "smsRecipients": [
+            {"to": to, "repeatabilityRequestId": str(uuid.uuid4()), "repeatabilityFirstSent": formatdate(usegmt=True)}
+        ],
         "message": "validation",
         "smsSendOptions": {"enableDeliveryReport": True},
     }

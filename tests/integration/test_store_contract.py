@@ -189,6 +189,30 @@ async def test_accepted_message_becomes_carrier_work_claimed_once_per_lease(stor
     assert message["enableDeliveryReport"] is True
 
 
+async def test_send_options_and_the_timeout_plan_survive_the_store(store: Store) -> None:
+    """The api-version, the report-shaping options and the plan's timeout / partial-segment / partner fields
+    (migration 0002 and the plan JSON) read back exactly; a message without them reads back None."""
+    now = time.time()
+    plan = CarrierPlan("NoReport", 2000, now - 1, attempts=2, reply=None, times_out=True, segments_failed=1,
+                       partner_message_id="Connect_Partner-42")  # fmt: skip
+    base = outgoing(1, due_at=now - 1)
+    message = OutgoingMessage(**{**{f: getattr(base, f) for f in base.__slots__}, "plan": plan,
+                                 "api_version": "2026-01-23", "attachments": (("image/png", b"\x89PNG"),),
+                                 "send_options": {"reportTimeoutSeconds": 300,
+                                                  "messagingConnectPartner": "Connect_Partner"}})  # fmt: skip
+    accepted, _ = await store.accept_messages([message, outgoing(2, due_at=now + 3600)])
+    [job] = await store.claim_carrier_jobs(now, 10, now + LEASE)
+    assert job.plan == plan
+    stored = await store.get_message(accepted.message_id)
+    assert stored is not None
+    assert stored["apiVersion"] == "2026-01-23"
+    assert stored["sendOptions"] == {"reportTimeoutSeconds": 300, "messagingConnectPartner": "Connect_Partner"}
+    assert stored["attachments"] == [{"mimeType": "image/png", "bytes": 4}]
+    plain = await store.get_message(outgoing(2).message_id)
+    assert plain is not None
+    assert (plain["apiVersion"], plain["sendOptions"], plain["attachments"]) == (None, None, None)
+
+
 async def test_repeatability_id_answers_the_first_message_again(store: Store) -> None:
     first = await store.accept_messages([outgoing(1, request_id="rid-1"), outgoing(2)])
     again = await store.accept_messages([outgoing(3, request_id="rid-1")])

@@ -8,12 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from smsgrid.acs.validation import bad_request, load_json_object
 from smsgrid.api.auth import Caller, admin_caller, check_hmac_admin, web_auth_of
 from smsgrid.api.ids import id_number
 from smsgrid.api.responses import json_response, read_body
 from smsgrid.api.web_auth import LOGIN_TOKEN_SECONDS
 from smsgrid.errors import RequestError
-from smsgrid.messaging.send_request import bad_request, load_json_object
 from smsgrid.runtime import Runtime
 
 DEFAULT_PAGE = 100

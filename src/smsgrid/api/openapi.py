@@ -16,9 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from smsgrid.acs.openapi import data_plane_schemas, report_body, request_body, version_parameter
+from smsgrid.acs.versions import ROUTES, Operation
+from smsgrid.acs.versions import Route as AcsRoute
 from smsgrid.api.responses import json_response
-from smsgrid.messaging.send_request import API_VERSIONS, DELIVERY_REPORT_API_VERSIONS, OPTOUT_API_VERSIONS
-from smsgrid.sms import MAX_MESSAGE_CHARS, MAX_RECIPIENTS
+from smsgrid.sms import MAX_RECIPIENTS
 
 Schema = dict[str, Any]
 JSON = "application/json"
@@ -132,7 +134,7 @@ def _schemas() -> dict[str, Schema]:
         "from": STRING,
         "to": STRING,
         "message": STRING,
-        "encoding": {"type": "string", "description": "GSM7 or UCS2"},
+        "encoding": {"type": "string", "description": "GSM7, UCS2, or MMS"},
         "segments": INTEGER,
         "tag": _nullable(STRING),
         "enableDeliveryReport": BOOLEAN,
@@ -141,6 +143,20 @@ def _schemas() -> dict[str, Schema]:
         "deliveryReport": _nullable(_ref("DeliveryReport")),
         "createdAt": TIMESTAMP,
         "updatedAt": TIMESTAMP,
+        "attachments": _nullable(
+            {
+                "type": "array",
+                "items": _obj({"mimeType": STRING, "bytes": INTEGER}, ["mimeType", "bytes"]),
+                "description": "An MMS's attachments: type and size.",
+            }
+        ),
+        "apiVersion": _nullable({"type": "string", "description": "The ACS api-version the message was sent with."}),
+        "sendOptions": _nullable(
+            _obj(
+                {"reportTimeoutSeconds": INTEGER, "messagingConnectPartner": STRING},
+                description="Send options that shape the delivery report (a partner's keys are never kept).",
+            )
+        ),
     }
     event_entry_fields = {
         "seq": INTEGER,
@@ -152,6 +168,7 @@ def _schemas() -> dict[str, Schema]:
         "event": _ref("EventGridEvent"),
     }
     return {
+        **data_plane_schemas(),
         "ErrorResponse": _obj(
             {"error": _obj({"code": STRING, "message": STRING}, ["code", "message"])},
             ["error"],
@@ -161,29 +178,6 @@ def _schemas() -> dict[str, Schema]:
             {"type": STRING, "title": STRING, "status": INTEGER, "detail": STRING},
             ["title", "status"],
             description="RFC 9110 problem details, as the 2026-01-23 delivery-report API answers a miss.",
-        ),
-        "SendRequest": _obj(
-            {
-                "from": {"type": "string", "description": "One of the resource's numbers, E.164."},
-                "smsRecipients": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": MAX_RECIPIENTS,
-                    "items": _obj(
-                        {
-                            "to": {"type": "string", "minLength": 1},
-                            # null is "no id"; an empty id is a 400 (send_request.py).
-                            "repeatabilityRequestId": _nullable({"type": "string", "minLength": 1}),
-                            "repeatabilityFirstSent": STRING,
-                        },
-                        ["to"],
-                    ),
-                },
-                "message": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS},
-                # null or absent: no options; any other non-object is a 400.
-                "smsSendOptions": _nullable(_obj({"enableDeliveryReport": BOOLEAN, "tag": _nullable(STRING)})),
-            },
-            ["from", "smsRecipients", "message"],
         ),
         "SendResult": _obj(
             {
@@ -233,6 +227,7 @@ def _schemas() -> dict[str, Schema]:
                 "deliveryAttempts": {"type": "array", "items": _ref("DeliveryAttempt")},
                 "receivedTimestamp": TIMESTAMP,
                 "tag": _nullable(STRING),
+                "messagingConnectPartnerMessageId": STRING,
             },
             ["messageId", "deliveryStatus", "deliveryStatusDetails", "deliveryAttempts", "receivedTimestamp"],
         ),
@@ -403,81 +398,77 @@ def _schemas() -> dict[str, Schema]:
     }
 
 
-def _data_plane_paths() -> dict[str, Any]:
-    send_versions = _api_version(API_VERSIONS, "2021-03-07")
-    return {
-        "/sms": {
-            "post": {
-                "tags": ["data plane"],
-                "operationId": "sendSms",
-                "summary": "Send an SMS to 1-100 recipients (what SmsClient.send calls).",
-                "security": DATA_PLANE_SECURITY,
-                "parameters": [send_versions],
-                "requestBody": {"required": True, "content": _content(_ref("SendRequest"))},
-                "responses": {
-                    "202": _ok("Accepted; each recipient's own result inside.", _ref("SendResponse")),
-                    **_errors("400", "401", "413", "429", "503"),
-                },
-            }
-        },
-        "/sms/optouts:{action}": {
-            "post": {
-                "tags": ["data plane"],
-                "operationId": "optOuts",
-                "summary": "Add, remove or check opt-outs (api-version 2025-09-17 and later).",
-                "security": DATA_PLANE_SECURITY,
-                "parameters": [
-                    _path_param(
-                        "action", "add, remove or check", {"type": "string", "enum": ["add", "remove", "check"]}
-                    ),
-                    _api_version(OPTOUT_API_VERSIONS, "2025-09-17"),
-                ],
-                "requestBody": {"required": True, "content": _content(_ref("OptOutRequest"))},
-                "responses": {
-                    "200": _ok("Each recipient's opt-out state.", _ref("OptOutResponse")),
-                    **_errors("400", "401", "404", "413", "503"),
-                },
-            }
-        },
-        "/api/events": {
-            "post": {
-                "tags": ["data plane"],
-                "operationId": "publishEvents",
-                "summary": "Publish like an Event Grid custom topic (EventGridPublisherClient), Event Grid schema.",
-                "security": TOPIC_SECURITY,
-                "parameters": [
-                    {
-                        "name": "api-version",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "string", "enum": ["2018-01-01"], "default": "2018-01-01"},
-                    }
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": _content({"type": "array", "minItems": 1, "items": {"type": "object"}}),
-                },
-                "responses": {"200": _ok("Published (empty body)."), **_errors("400", "401", "413", "503")},
-            }
-        },
-        "/deliveryReports/{messageId}": {
-            "get": {
-                "tags": ["data plane"],
-                "operationId": "getDeliveryReport",
-                "summary": "The delivery report of a sent message (api-version 2026-01-23).",
-                "security": DATA_PLANE_SECURITY,
-                "parameters": [
-                    _path_param("messageId", "The Outgoing_… id from the send result."),
-                    _api_version(DELIVERY_REPORT_API_VERSIONS, "2026-01-23"),
-                ],
-                "responses": {
-                    "200": _ok("The report.", _ref("DeliveryReport")),
-                    "404": _ok("No report (yet) for that id.", _ref("ProblemDetails"), "application/problem+json"),
-                    **_errors("400", "401"),
-                },
-            }
-        },
+_SUMMARIES = {
+    Operation.SEND: "Send an SMS to 1-100 recipients (what SmsClient.send calls).",
+    Operation.OPTOUTS_ADD: "Opt the recipients out of messages from the sender.",
+    Operation.OPTOUTS_REMOVE: "Opt the recipients back in.",
+    Operation.OPTOUTS_CHECK: "Whether each recipient is opted out of the sender.",
+    Operation.DELIVERY_REPORT: "The delivery report of a sent message.",
+    Operation.MMS_SEND: "Send an MMS with 1-10 attachments to 1-100 recipients (2024-01-14-preview).",
+}
+_OPTOUTS = (Operation.OPTOUTS_ADD, Operation.OPTOUTS_REMOVE, Operation.OPTOUTS_CHECK)
+
+
+def _acs_operation(route: AcsRoute) -> dict[str, Any]:
+    """One data-plane operation, from the version table (acs/versions.py)."""
+    operation = route.operation
+    only = tuple(sorted(route.only_versions)) if route.only_versions is not None else None
+    parameters: list[dict[str, Any]] = []
+    if operation is Operation.DELIVERY_REPORT:
+        parameters.append(_path_param("outgoingMessageId", "The Outgoing_… id from the send result."))
+    parameters.append(version_parameter(operation, only))
+    item: dict[str, Any] = {
+        "tags": ["data plane"],
+        "operationId": f"{operation}{'_SpecPathSpelling' if only else ''}",
+        "summary": _SUMMARIES[operation],
+        "security": DATA_PLANE_SECURITY,
+        "parameters": parameters,
     }
+    if operation is Operation.DELIVERY_REPORT:
+        item["responses"] = {
+            "200": _ok("The report, in the api-version's shape.", report_body()),
+            "404": _ok("No report (yet) for that id.", _ref("ProblemDetails"), "application/problem+json"),
+            **_errors("400", "401"),
+        }
+        return item
+    item["requestBody"] = {"required": True, "content": _content(request_body(operation))}
+    if operation in _OPTOUTS:
+        item["responses"] = {
+            "200": _ok("Each recipient's opt-out state.", _ref("OptOutResponse")),
+            **_errors("400", "401", *(("404",) if only else ()), "413", "503"),
+        }
+    else:
+        item["responses"] = {
+            "202": _ok("Accepted; each recipient's own result inside.", _ref("SendResponse")),
+            **_errors("400", "401", "413", "429", "503"),
+        }
+    return item
+
+
+def _data_plane_paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {route.path: {route.method.lower(): _acs_operation(route)} for route in ROUTES}
+    paths["/api/events"] = {
+        "post": {
+            "tags": ["data plane"],
+            "operationId": "publishEvents",
+            "summary": "Publish like an Event Grid custom topic (EventGridPublisherClient), Event Grid schema.",
+            "security": TOPIC_SECURITY,
+            "parameters": [
+                {
+                    "name": "api-version",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["2018-01-01"], "default": "2018-01-01"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": _content({"type": "array", "minItems": 1, "items": {"type": "object"}}),
+            },
+            "responses": {"200": _ok("Published (empty body)."), **_errors("400", "401", "413", "503")},
+        }
+    }
+    return paths
 
 
 def _admin_paths() -> dict[str, Any]:

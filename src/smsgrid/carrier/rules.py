@@ -9,10 +9,13 @@ Microsoft's SmsSend.json examples). Config rules are checked first; the first wh
 from __future__ import annotations
 
 import fnmatch
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from smsgrid.config import CarrierRule, CarrierSettings
 from smsgrid.sms import delivery_status_for, is_known
+from smsgrid.store.records import CarrierPlan
 
 MAGIC_PREFIX = "+1500555"
 NO_REPORT_NUMBER = "+15005550000"
@@ -29,6 +32,7 @@ class CarrierDecision:
     delay_seconds: float
     attempts: int
     reply: str | None
+    segments_failed: int = 0
 
 
 def _from_rule(rule: CarrierRule, default_delay_ms: int) -> CarrierDecision:
@@ -37,7 +41,7 @@ def _from_rule(rule: CarrierRule, default_delay_ms: int) -> CarrierDecision:
     else:
         code = rule.code or FAILED_DEFAULT_CODE
     delay_ms = default_delay_ms if rule.delay_ms is None else rule.delay_ms
-    return CarrierDecision(rule.outcome, code, delay_ms / 1000, rule.attempts, rule.reply)
+    return CarrierDecision(rule.outcome, code, delay_ms / 1000, rule.attempts, rule.reply, rule.segments_failed)
 
 
 def decide(to: str, settings: CarrierSettings) -> CarrierDecision:
@@ -62,3 +66,34 @@ def final_outcome(decision_outcome: str, code: int, *, opted_out: bool) -> tuple
     if opted_out:
         return "Failed", OPTED_OUT_CODE
     return decision_outcome, code
+
+
+def plan_for(
+    decision: CarrierDecision,
+    *,
+    now: float,
+    scaled: Callable[[float], float],
+    report_timeout_seconds: int | None,
+    partner: str | None,
+) -> CarrierPlan:
+    """The durable plan of one accepted message: the carrier's decision, bounded by the sender's report timeout.
+
+    A report that would come after `deliveryReportTimeoutInSeconds` (a slow rule) or never (NoReport) becomes the
+    timeout report at the timeout; Azure sends one final report per message, so the late one is dropped.
+    """
+    due_at = now + scaled(decision.delay_seconds)
+    times_out = False
+    if report_timeout_seconds is not None:
+        timeout_at = now + scaled(report_timeout_seconds)
+        if decision.outcome == "NoReport" or due_at > timeout_at:
+            due_at, times_out = timeout_at, True
+    return CarrierPlan(
+        outcome=decision.outcome,
+        code=decision.code,
+        due_at=due_at,
+        attempts=decision.attempts,
+        reply=decision.reply,
+        times_out=times_out,
+        segments_failed=decision.segments_failed,
+        partner_message_id=f"{partner}-{uuid.uuid4()}" if partner else None,
+    )

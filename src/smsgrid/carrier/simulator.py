@@ -30,19 +30,37 @@ LEASE_SECONDS = 30.0
 IDLE_POLL_SECONDS = 1.0
 
 
-def report_data(job: CarrierJob, status: str, code: int, now: float) -> SmsDeliveryReportReceivedData:
-    """The delivery report of one message: every attempt but the last failed all segments (SPEC §1)."""
+# What Azure writes in the report it generates when deliveryReportTimeoutInSeconds passes without one: code 5002,
+# "Message Delivery Timeout" (a real report quoted in Microsoft Q&A 5730794, Jan 2026), not the troubleshooting
+# table's 5002 text.
+TIMEOUT_CODE = 5002
+TIMEOUT_DETAILS = "Message Delivery Timeout"
+
+
+def report_data(
+    job: CarrierJob, status: str, code: int, now: float, details: str | None = None
+) -> SmsDeliveryReportReceivedData:
+    """The delivery report of one message (SPEC §1).
+
+    Every attempt but a final successful one failed: all its segments, or — with a rule's `segments_failed` —
+    that many while the others got through. A timeout report lists no attempt's success: nothing was confirmed.
+    """
     attempts = max(1, job.plan.attempts)
     span = max(0.0, now - job.created_at)
+    partial = min(job.plan.segments_failed, job.segments)
     entries = []
     for n in range(attempts):
         at = job.created_at + span * (n + 1) / (attempts + 1)
         last_ok = status == "Delivered" and n == attempts - 1
+        if last_ok:
+            succeeded, failed = job.segments, 0
+        elif partial and not job.plan.times_out:
+            succeeded, failed = job.segments - partial, partial
+        else:
+            succeeded, failed = 0, job.segments
         entries.append(
             DeliveryAttempt(
-                timestamp=Timestamp.from_epoch_seconds(at),
-                segments_succeeded=job.segments if last_ok else 0,
-                segments_failed=0 if last_ok else job.segments,
+                timestamp=Timestamp.from_epoch_seconds(at), segments_succeeded=succeeded, segments_failed=failed
             )
         )
     return SmsDeliveryReportReceivedData(
@@ -50,7 +68,7 @@ def report_data(job: CarrierJob, status: str, code: int, now: float) -> SmsDeliv
         from_=job.from_number.removeprefix("+"),  # a number's digits [seed]; a short code or sender ID as is
         to=job.to_number,
         delivery_status=status,
-        delivery_status_details=description(code),
+        delivery_status_details=details if details is not None else description(code),
         delivery_attempts=tuple(entries),
         received_timestamp=Timestamp.from_epoch_seconds(now),
         tag=job.tag,
@@ -86,16 +104,19 @@ class CarrierSimulator:
         # A handset cannot answer an alphanumeric sender ID (ACS SMS FAQ: it "can't receive inbound messages").
         if job.plan.reply and outcome in ("Delivered", "NoReport") and not is_alphanumeric_sender_id(job.from_number):
             reply = self.messaging.inbound(job.to_number, job.from_number, job.plan.reply, now)
+        details = None
+        if job.plan.times_out and not job.opted_out:
+            outcome, code, details = "Failed", TIMEOUT_CODE, TIMEOUT_DETAILS
         if outcome == "NoReport":
             return CarrierResult(job.message_id, "sent", None, None, None, reply)
         event = None
         report = None
         if job.delivery_report:
-            data = report_data(job, outcome, code, now)
+            data = report_data(job, outcome, code, now, details)
             stamp = data.received_timestamp
             built = delivery_report_event(data, topic=self.messaging.events.topic, event_time=stamp)
             event = self.messaging.events.new_event(built, message_id=job.message_id, published_at=now)
-            report = _public_report(data, job.from_number)
+            report = _public_report(data, job.from_number, job.plan.partner_message_id)
         return CarrierResult(job.message_id, outcome.lower(), code, report, event, reply)
 
     async def run_once(self) -> int:
@@ -137,13 +158,15 @@ class CarrierSimulator:
                     await self._wakeup.wait()
 
 
-def _public_report(data: SmsDeliveryReportReceivedData, from_number: str) -> dict[str, object]:
+def _public_report(
+    data: SmsDeliveryReportReceivedData, from_number: str, partner_message_id: str | None = None
+) -> dict[str, object]:
     """The report as `GET /deliveryReports/{id}` shows it (camelCase, api-version 2026-01-23).
 
     `from` is E.164 there (azure-rest-api-specs, Sms 2026-01-23 DeliveryReportGet example: "+1234567890"),
     unlike the event's `From`, which carries the digits only [seed].
     """
-    return {
+    report: dict[str, object] = {
         "messageId": data.message_id,
         "from": from_number,
         "to": data.to,
@@ -160,3 +183,7 @@ def _public_report(data: SmsDeliveryReportReceivedData, from_number: str) -> dic
         "receivedTimestamp": data.received_timestamp.format(),
         "tag": data.tag,
     }
+    if partner_message_id is not None:
+        # Only for Messaging Connect sends (azure-rest-api-specs, Sms 2026-01-23 DeliveryReport).
+        report["messagingConnectPartnerMessageId"] = partner_message_id
+    return report

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from smsgrid.carrier.rules import decide
+from smsgrid.acs.models import SendRequest
+from smsgrid.carrier.rules import decide, plan_for
 from smsgrid.clock import Clock
 from smsgrid.config import Settings
 from smsgrid.errors import InvalidPhoneNumberError, RequestError
 from smsgrid.events.models import SmsReceivedData, phone_subject, sms_received_event
 from smsgrid.events.timestamps import Timestamp
 from smsgrid.messaging.publishing import EventFactory
-from smsgrid.messaging.send_request import SendRequest
 from smsgrid.messaging.throttling import WINDOW_SECONDS, SendThrottle
 from smsgrid.metrics import Metrics
 from smsgrid.sms import (
@@ -112,33 +112,42 @@ class Messaging:
     async def send(self, request: SendRequest) -> list[dict[str, Any]]:
         """Commit every valid recipient's message and carrier work, then answer per recipient (SPEC §2)."""
         sender = self.check_sender(request.from_number)
+        # A recipient whose repeatability was rejected is neither sent nor counted against the send rate.
         decisions = {
             recipient.number: decide(recipient.number, self.settings.carrier)
             for recipient in request.recipients
-            if recipient.number is not None
+            if recipient.number is not None and recipient.repeatability_error is None
         }
         units = sum(
             1
             for recipient in request.recipients
-            if recipient.number is not None and decisions[recipient.number].outcome != SERVICE_UNAVAILABLE
+            if recipient.number in decisions and decisions[recipient.number].outcome != SERVICE_UNAVAILABLE
         )
         self.check_throttle(sender, units)
         now = self.clock.now()
         moment = datetime.fromtimestamp(now, UTC)
         segments = count_segments(request.message)
+        # An MMS is one message, not split into SMS segments (its report counts it as one).
+        encoding, segment_count = ("MMS", 1) if request.attachments else (str(segments.encoding), segments.segments)
+        attachments = tuple((a.mime_type, a.content) for a in request.attachments)
         outgoing: list[OutgoingMessage] = []
+        options: dict[str, Any] = {}
+        if request.report_timeout_seconds is not None:
+            options["reportTimeoutSeconds"] = request.report_timeout_seconds
+        if request.messaging_connect is not None:
+            options["messagingConnectPartner"] = request.messaging_connect.partner  # its keys are never stored
         for recipient in request.recipients:
-            if recipient.number is None:
+            if recipient.number is None or recipient.repeatability_error is not None:
                 continue
             decision = decisions[recipient.number]
             if decision.outcome == SERVICE_UNAVAILABLE:
                 continue
-            plan = CarrierPlan(
-                outcome=decision.outcome,
-                code=decision.code,
-                due_at=now + self.clock.scaled(decision.delay_seconds),
-                attempts=decision.attempts,
-                reply=decision.reply,
+            plan = plan_for(
+                decision,
+                now=now,
+                scaled=self.clock.scaled,
+                report_timeout_seconds=request.report_timeout_seconds,
+                partner=request.messaging_connect.partner if request.messaging_connect else None,
             )
             outgoing.append(
                 OutgoingMessage(
@@ -146,13 +155,16 @@ class Messaging:
                     from_number=request.from_number,
                     to_number=recipient.number,
                     body=request.message,
-                    encoding=str(segments.encoding),
-                    segments=segments.segments,
+                    encoding=encoding,
+                    segments=segment_count,
                     tag=request.tag,
                     delivery_report=request.enable_delivery_report,
                     repeatability_request_id=recipient.repeatability_request_id,
                     created_at=now,
                     plan=plan,
+                    api_version=request.api_version,
+                    send_options=options,
+                    attachments=attachments,
                 )
             )
         committed = await self.store.accept_messages(outgoing) if outgoing else []
@@ -162,6 +174,19 @@ class Messaging:
         accepted = iter(committed)
         results: list[dict[str, Any]] = []
         for recipient in request.recipients:
+            if recipient.repeatability_error is not None:
+                # Repeatable but without a readable first-sent time: rejected, nothing stored
+                # (azure-rest-api-specs, Sms 2026-01-23 examples/SmsSend.json).
+                results.append(
+                    {
+                        "to": recipient.to,
+                        "httpStatusCode": 400,
+                        "repeatabilityResult": "rejected",
+                        "errorMessage": recipient.repeatability_error,
+                        "successful": False,
+                    }
+                )
+                continue
             if recipient.number is None:
                 results.append(
                     {

@@ -15,6 +15,13 @@ class CarrierPlan:
     due_at: float
     attempts: int = 1
     reply: str | None = None
+    # The carrier's report would come after the sender's deliveryReportTimeoutInSeconds (or never): at due_at
+    # the application gets the timeout report instead, and the carrier's own report is dropped (one final report).
+    times_out: bool = False
+    # Segments of each attempt that failed although others got through (0 = all-or-nothing attempts).
+    segments_failed: int = 0
+    # The id a simulated Messaging Connect partner gave the message (GET /deliveryReports, 2026-01-23).
+    partner_message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +37,10 @@ class OutgoingMessage:
     repeatability_request_id: str | None
     created_at: float
     plan: CarrierPlan
+    api_version: str | None = None  # the ACS api-version of the send; None for smsgrid's own (UI, HELP reply)
+    # What shaped the report: {"reportTimeoutSeconds", "messagingConnectPartner"}; never a partner's keys.
+    send_options: dict[str, Any] | None = None
+    attachments: tuple[tuple[str, bytes], ...] = ()  # an MMS's (mimeType, content)
 
 
 @dataclass(frozen=True, slots=True)

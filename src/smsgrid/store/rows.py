@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
@@ -17,13 +18,33 @@ def iso(epoch: float | None) -> str | None:
 def outgoing_message_row(m: OutgoingMessage, *, status: str) -> tuple[Any, ...]:
     """The INSERT_MESSAGE parameters of an outgoing message (both dialects: same columns, same order)."""
     return (m.message_id, "outgoing", m.from_number, m.to_number, m.body, m.encoding, m.segments, m.tag,
-            m.delivery_report, m.repeatability_request_id, status, None, m.created_at, m.created_at)  # fmt: skip
+            m.delivery_report, m.repeatability_request_id, status, None, m.created_at, m.created_at,
+            m.api_version, send_options_json(m.send_options), attachments_json(m.attachments))  # fmt: skip
 
 
 def inbound_message_row(m: InboundMessage) -> tuple[Any, ...]:
     """The INSERT_MESSAGE parameters of an inbound message."""
     return (m.message_id, "incoming", m.from_number, m.to_number, m.body, m.encoding, m.segments, None,
-            False, None, "received", None, m.created_at, m.created_at)  # fmt: skip
+            False, None, "received", None, m.created_at, m.created_at, None, None, None)  # fmt: skip
+
+
+def send_options_json(options: dict[str, Any] | None) -> str | None:
+    return None if not options else orjson.dumps(options).decode()
+
+
+def attachments_json(attachments: tuple[tuple[str, bytes], ...]) -> str | None:
+    if not attachments:
+        return None
+    return orjson.dumps(
+        [{"mimeType": mime, "content": base64.b64encode(data).decode()} for mime, data in attachments]
+    ).decode()
+
+
+def _attachment_summary(text: str | None) -> list[dict[str, Any]] | None:
+    """What message listings show of an MMS's attachments: type and size (the content stays in the store)."""
+    if not text:
+        return None
+    return [{"mimeType": a["mimeType"], "bytes": len(base64.b64decode(a["content"]))} for a in orjson.loads(text)]
 
 
 def subscription_row(record: SubscriptionRecord) -> tuple[Any, ...]:
@@ -40,13 +61,19 @@ def plan_json(plan: CarrierPlan) -> str:
             "due_at": plan.due_at,
             "attempts": plan.attempts,
             "reply": plan.reply,
+            "times_out": plan.times_out,
+            "segments_failed": plan.segments_failed,
+            "partner_message_id": plan.partner_message_id,
         }
     ).decode()
 
 
 def plan_from_json(text: str | bytes) -> CarrierPlan:
     raw = orjson.loads(text)
-    return CarrierPlan(raw["outcome"], raw["code"], raw["due_at"], raw["attempts"], raw["reply"])
+    # Plans written before migration 0002 lack the last three keys: their defaults are what those plans meant.
+    return CarrierPlan(raw["outcome"], raw["code"], raw["due_at"], raw["attempts"], raw["reply"],
+                       bool(raw.get("times_out", False)), int(raw.get("segments_failed", 0)),
+                       raw.get("partner_message_id"))  # fmt: skip
 
 
 def carrier_job(message_id: str, plan: str | bytes, row: tuple[Any, ...]) -> CarrierJob:
@@ -80,7 +107,7 @@ def subscription_record(row: tuple[Any, ...]) -> SubscriptionRecord:
 
 def message_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     (message_id, direction, from_number, to_number, body, encoding, segments, tag, delivery_report, status,
-     status_code, report, created_at, updated_at) = row  # fmt: skip
+     status_code, report, created_at, updated_at, api_version, send_options, attachments) = row  # fmt: skip
     return {
         "messageId": message_id,
         "direction": direction,
@@ -96,6 +123,9 @@ def message_dict(row: tuple[Any, ...]) -> dict[str, Any]:
         "deliveryReport": orjson.loads(report) if report else None,
         "createdAt": iso(created_at),
         "updatedAt": iso(updated_at),
+        "apiVersion": api_version,
+        "sendOptions": orjson.loads(send_options) if send_options else None,
+        "attachments": _attachment_summary(attachments),
     }
 
 

@@ -10,8 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from smsgrid.acs.models import Recipient, SendRequest
 from smsgrid.errors import InvalidPhoneNumberError
-from smsgrid.messaging.send_request import Recipient, SendRequest
 from smsgrid.sms import MAX_RECIPIENTS, check_message_length, parse_e164
 
 # The two event types an ACS SMS resource publishes (SPEC §1); none ticked means all of them.

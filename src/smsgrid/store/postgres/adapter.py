@@ -490,6 +490,9 @@ def _accept_args(m: OutgoingMessage) -> tuple[Any, ...]:
         m.created_at,
         m.plan.due_at,
         common.plan_json(m.plan),
+        m.api_version,
+        common.send_options_json(m.send_options),
+        common.attachments_json(m.attachments),
     )
 
 

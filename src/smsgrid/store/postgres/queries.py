@@ -17,8 +17,9 @@ NOTIFY = "SELECT pg_notify(channel, '') FROM unnest($1::text[]) AS channel"
 ACCEPT_MESSAGE = """
 WITH inserted AS (
     INSERT INTO messages (message_id, direction, from_number, to_number, body, encoding, segments, tag,
-                          delivery_report, repeatability_request_id, status, status_code, created_at, updated_at)
-    VALUES ($1, 'outgoing', $2, $3, $4, $5, $6, $7, $8, $9, 'accepted', NULL, $10, $10)
+                          delivery_report, repeatability_request_id, status, status_code, created_at, updated_at,
+                          api_version, send_options, attachments)
+    VALUES ($1, 'outgoing', $2, $3, $4, $5, $6, $7, $8, $9, 'accepted', NULL, $10, $10, $13, $14, $15)
     ON CONFLICT (repeatability_request_id) DO NOTHING
     RETURNING message_id
 ), job AS (
@@ -32,8 +33,9 @@ WHERE repeatability_request_id = $9 AND NOT EXISTS (SELECT 1 FROM inserted)
 MESSAGE_BY_REPEATABILITY = "SELECT message_id FROM messages WHERE repeatability_request_id = $1"
 INSERT_MESSAGE = """
 INSERT INTO messages (message_id, direction, from_number, to_number, body, encoding, segments, tag,
-                      delivery_report, repeatability_request_id, status, status_code, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                      delivery_report, repeatability_request_id, status, status_code, created_at, updated_at,
+                      api_version, send_options, attachments)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 """
 
 # -- the carrier ----------------------------------------------------------------------------------------------------
@@ -164,7 +166,7 @@ UPDATE deliveries SET state = 'dropped', claimed = FALSE WHERE subscription = $1
 # -- reads for the admin API and UI ---------------------------------------------------------------------------------
 MESSAGE_COLUMNS = """
 SELECT message_id, direction, from_number, to_number, body, encoding, segments, tag, delivery_report,
-       status, status_code, report, created_at, updated_at FROM messages
+       status, status_code, report, created_at, updated_at, api_version, send_options, attachments FROM messages
 """
 EVENT_COLUMNS = "SELECT seq, event_id, event_type, subject, message_id, published_at, item FROM events"
 DELIVERIES_OF_EVENTS = """

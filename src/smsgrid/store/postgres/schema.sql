@@ -16,7 +16,10 @@ CREATE TABLE messages (
     status_code INTEGER,
     report TEXT,                             -- JSON of the delivery report, when one was produced
     created_at DOUBLE PRECISION NOT NULL,
-    updated_at DOUBLE PRECISION NOT NULL
+    updated_at DOUBLE PRECISION NOT NULL,
+    api_version TEXT,                        -- the ACS api-version of the send (migration 0002)
+    send_options TEXT,                       -- JSON: reportTimeoutSeconds, messagingConnectPartner
+    attachments TEXT                         -- JSON: an MMS's [{mimeType, content (base64)}]
 );
 CREATE INDEX messages_created ON messages (created_at);
 CREATE INDEX messages_numbers ON messages (from_number, to_number);

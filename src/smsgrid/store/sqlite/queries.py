@@ -2,8 +2,9 @@
 
 INSERT_MESSAGE = """
 INSERT INTO messages (message_id, direction, from_number, to_number, body, encoding, segments, tag,
-                      delivery_report, repeatability_request_id, status, status_code, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      delivery_report, repeatability_request_id, status, status_code, created_at, updated_at,
+                      api_version, send_options, attachments)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 # A repeated repeatabilityRequestId inserts nothing; then the first message is looked up (the rare case).
 INSERT_MESSAGE_ONCE = INSERT_MESSAGE.rstrip() + "\nON CONFLICT (repeatability_request_id) DO NOTHING\n"
@@ -92,7 +93,7 @@ DROP_PENDING_OF = "UPDATE deliveries SET state = 'dropped', claimed = 0 WHERE su
 
 MESSAGE_COLUMNS = """
 SELECT message_id, direction, from_number, to_number, body, encoding, segments, tag, delivery_report,
-       status, status_code, report, created_at, updated_at FROM messages
+       status, status_code, report, created_at, updated_at, api_version, send_options, attachments FROM messages
 """
 EVENT_COLUMNS = "SELECT seq, event_id, event_type, subject, message_id, published_at, item FROM events"
 DELIVERIES_OF_EVENT = """

@@ -15,7 +15,7 @@ CREATE TABLE messages (
     report TEXT,                             -- JSON of the delivery report, when one was produced
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
-);
+, api_version TEXT, send_options TEXT, attachments TEXT);   -- added by migration 0002 (SQLite keeps ADD COLUMN's text as written)
 CREATE INDEX messages_created ON messages (created_at);
 CREATE INDEX messages_numbers ON messages (from_number, to_number);
 
