@@ -8,6 +8,7 @@ refuses every event, see the event dead-lettered and redeliver it. Each page is 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,9 +36,17 @@ OWNED = "+18005550100"
 SLOW_HANDSET = "+14255550190"
 LIVE_TIMEOUT_MS = 15_000
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
-)
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium_installed() -> None:
+    """Skip without Debian's chromium, except in CI, where a missing browser is a broken environment (.ci/run
+    installs it) and must fail rather than pass quietly."""
+    if CHROMIUM.exists():
+        return
+    missing = "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{missing} (CI=true: the browser tests must run)", pytrace=False)
+    pytest.skip(missing)
 
 
 @pytest.fixture
