@@ -21,6 +21,7 @@ import pytest
 from smsgrid.events import SMS_RECEIVED
 from smsgrid.testing import SmsgridProcess, WebhookSink, start_smsgrid
 from smsgrid.testing.plugin import inbound, subscribe
+from tests.acceptance.test_cli import _ok, smsgrid
 
 HANDSET, OWNED = "+14255550123", "+18005550100"
 
@@ -209,3 +210,28 @@ def test_get_shows_creating_and_updating_while_the_handshake_runs(server: Smsgri
             assert admin.get("/admin/subscriptions/slow-one").json()["properties"]["provisioningState"] == "Succeeded"
     finally:
         slow.close()
+
+
+def test_the_cli_shows_details_and_asks_for_secrets_like_az(server: SmsgridProcess, sink: WebhookSink) -> None:
+    mapping = {"name": "X-Key", "type": "Static", "properties": {"value": "cli-secret", "isSecret": True}}
+    destination = webhook(f"{sink.url}?code=cli-code", deliveryAttributeMappings=[mapping])
+    subscribe(server, "cli-details", sink.url, destination=destination, labels=["cli"], expirationTimeUtc=utc_in(600))
+    plain = _ok(smsgrid(server, "subscriptions", "show", "cli-details", "--json")).json()
+    assert "cli-secret" not in repr(plain)
+    assert plain["properties"]["destination"]["properties"]["endpointUrl"] is None
+    full = _ok(
+        smsgrid(
+            server,
+            "subscriptions",
+            "show",
+            "cli-details",
+            "--include-full-endpoint-url",
+            "--include-attribute-secrets",
+            "--json",
+        )
+    ).json()["properties"]["destination"]["properties"]
+    assert full["endpointUrl"] == f"{sink.url}?code=cli-code"
+    assert full["deliveryAttributeMappings"][0]["properties"]["value"] == "cli-secret"
+    human = _ok(smsgrid(server, "subscriptions", "show", "cli-details")).stdout
+    assert "labels        cli" in human
+    assert "expires" in human
