@@ -70,21 +70,21 @@ class SubscriptionService:
     async def put(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
             spec = parse_subscription_spec(name, body)
-            self._check_for_create(spec)
+            self._check_for_create(spec, base="properties." if "properties" in body else "")
         except SubscriptionSpecError as exc:
             raise RequestError(400, "InvalidRequest", str(exc)) from None
         await self._refuse_case_twin(spec.name)
         record, reason = await self._validate_and_store(spec, check_case=True)
         return self._public(record, reason)
 
-    def _check_for_create(self, spec: SubscriptionSpec) -> None:
+    def _check_for_create(self, spec: SubscriptionSpec, base: str = "") -> None:
         """What the spec alone cannot tell: an expiry already past, an Entra tenant smsgrid does not issue for."""
         problems: list[Problem] = []
         expiry = spec.expiration_time_utc
         if expiry is not None and expiry.timestamp() <= self.clock.now():
             problems.append(
                 Problem(
-                    "properties.expirationTimeUtc",
+                    f"{base}expirationTimeUtc",
                     f"{format_expiration(expiry)} is not in the future; give a later UTC moment or leave it out",
                 )
             )
@@ -92,7 +92,7 @@ class SubscriptionService:
         if tenant is not None and self.entra_tenant_id is not None and tenant != self.entra_tenant_id:
             problems.append(
                 Problem(
-                    "properties.destination.properties.azureActiveDirectoryTenantId",
+                    f"{base}destination.properties.azureActiveDirectoryTenantId",
                     f"{tenant} is not smsgrid's Entra tenant {self.entra_tenant_id}; smsgrid's issuer signs tokens "
                     "for its one tenant ([entra] tenant_id, docs/entra.md)",
                 )
