@@ -19,6 +19,8 @@ from smsgrid.delivery.engine import DeliveryEngine
 from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.subscriptions import SubscriptionService
 from smsgrid.delivery.transport import HttpTransport
+from smsgrid.entra import EntraIssuer
+from smsgrid.entra.webhooks import WebhookTokens
 from smsgrid.errors import StoreError
 from smsgrid.events.models import DataCasing, resource_topic
 from smsgrid.messaging.publishing import EventFactory
@@ -31,6 +33,8 @@ log = logging.getLogger("smsgrid.runtime")
 
 # Safety net beside the `subscriptions` NOTIFY: every process re-reads the subscriptions this often (PostgreSQL).
 SUBSCRIPTION_REFRESH_SECONDS = 5.0
+# The longest an expired subscription keeps receiving before it is deleted.
+EXPIRY_SWEEP_SECONDS = 5.0
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Runtime:
     subscriptions: SubscriptionService
     engine: DeliveryEngine
     carrier: CarrierSimulator
+    entra: EntraIssuer
     dispatch: bool = True
     changes: ChangeFeed = field(default_factory=ChangeFeed)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
@@ -55,7 +60,11 @@ class Runtime:
         return self.settings.resource.key_bytes
 
     @classmethod
-    def build(cls, settings: Settings, *, dispatch: bool = True, base_url: str = "") -> Runtime:
+    def build(
+        cls, settings: Settings, *, dispatch: bool = True, base_url: str = "", issuer_base_url: str = ""
+    ) -> Runtime:
+        """`issuer_base_url`: the address that names the Entra issuer in the tokens of protected webhooks (the TLS
+        listener's, docs/entra.md); a process without listeners (`smsgrid worker`) uses https://localhost."""
         changes = ChangeFeed()
         store = notifying_store(open_store(settings.database_url), changes.bump)
         clock = Clock(settings.time_scale)
@@ -77,6 +86,9 @@ class Runtime:
             casing=DataCasing(settings.resource.data_casing),
             router=registry,
         )
+        # One issuer per process: its signing key lives in the data dir, so every process signs with the same key.
+        entra = EntraIssuer(settings.entra, settings.data_dir)
+        webhook_tokens = WebhookTokens(entra, issuer_base_url or base_url or "https://localhost")
         engine = DeliveryEngine(
             store=store,
             registry=registry,
@@ -84,6 +96,7 @@ class Runtime:
             clock=clock,
             metrics=metrics,
             settings=settings,
+            webhook_tokens=webhook_tokens,
         )
         carrier_box: list[CarrierSimulator] = []
         messaging = Messaging(
@@ -105,6 +118,7 @@ class Runtime:
             engine=engine,
             topic=topic,
             base_url=base_url,
+            entra_tenant_id=settings.entra.tenant_id,
         )
         return cls(
             settings=settings,
@@ -117,6 +131,7 @@ class Runtime:
             subscriptions=subscriptions,
             engine=engine,
             carrier=carrier,
+            entra=entra,
             dispatch=dispatch,
             changes=changes,
         )
@@ -134,6 +149,18 @@ class Runtime:
             self._background(run_retention(self.store, self.clock, self.settings.store.retention_days))
         if self.store.dialect != "sqlite":
             self._background(self._follow_subscriptions())
+        self._background(self._sweep_expired_subscriptions())
+
+    async def _sweep_expired_subscriptions(self) -> None:
+        """Deletes subscriptions whose expirationTimeUtc has passed, so they stop receiving (GET and list also
+        check). The interval follows --time-scale, so tests need not wait a minute."""
+        interval = max(0.05, min(EXPIRY_SWEEP_SECONDS, self.clock.scaled(60.0)))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.subscriptions.sweep_expired()
+            except StoreError as exc:
+                log.warning("deleting expired subscriptions failed (%s); trying again shortly", exc)
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         self._tasks.append(asyncio.create_task(work))

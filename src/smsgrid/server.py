@@ -201,7 +201,9 @@ async def serve(
     port = http_sock.getsockname()[1]
     tls_port = tls_sock.getsockname()[1] if tls_sock else 0
     base_url = f"http://{_host_for_url(listen.host)}:{port}"
-    runtime = Runtime.build(settings, dispatch=dispatch, base_url=base_url)
+    # Tokens for Entra-protected webhooks name the issuer at the HTTPS address, as Entra's issuer is https.
+    issuer_base_url = f"https://{_host_for_url(listen.host)}:{tls_port}" if tls_port else base_url
+    runtime = Runtime.build(settings, dispatch=dispatch, base_url=base_url, issuer_base_url=issuer_base_url)
     app = create_app(
         runtime, _ui_routes(), allowed_hosts=allowed_host_names(listen.host, settings.server.allowed_hosts)
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import httpx
 import pytest
 
-from smsgrid.consumer import EventIdDeduper
+from smsgrid.consumer import EntraTokenVerifier, EventIdDeduper
 from smsgrid.consumer.flask_adapter import event_grid_view
 from smsgrid.events import SMS_RECEIVED, Event, SmsReceivedData
 from smsgrid.testing import SmsgridProcess, free_port
@@ -44,6 +45,49 @@ def test_a_flask_app_validates_and_receives_events(smsgrid_server: SmsgridProces
         assert (event.id, event.event_type) == (message_id, SMS_RECEIVED)
         assert isinstance(event.data, SmsReceivedData)
         assert event.data.message == "hello flask"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def test_a_flask_app_with_an_entra_verifier_accepts_smsgrids_tokens_only(smsgrid_server: SmsgridProcess) -> None:
+    received: list[Event] = []
+    arrived = threading.Event()
+
+    def on_event(event: Event) -> None:
+        received.append(event)
+        arrived.set()
+
+    audience = "api://flask-webhook"
+    verifier = EntraTokenVerifier.for_smsgrid(
+        smsgrid_server.base_url, audience=audience, issuer_base_url=smsgrid_server.tls_url
+    )
+    app = flask.Flask("consumer-entra-test")
+    app.add_url_rule("/events", view_func=event_grid_view(on_event, verifier=verifier))
+    server = serving.make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="flask-entra-consumer", daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/events"
+        tenant = "00000000-5e55-4000-8000-000000000000"
+        destination = {
+            "endpointType": "WebHook",
+            "properties": {
+                "endpointUrl": url,
+                "azureActiveDirectoryTenantId": tenant,
+                "azureActiveDirectoryApplicationIdOrUri": audience,
+            },
+        }
+        # The CloudEvents OPTIONS handshake carries the token too.
+        answer = subscribe(
+            smsgrid_server, "flask-entra", url, destination=destination, eventDeliverySchema="CloudEventSchemaV1_0"
+        )
+        assert answer["properties"]["provisioningState"] == "Succeeded"
+        message_id = inbound(smsgrid_server, "+14255550123", "+18005550100", "hello protected flask")
+        assert arrived.wait(10), "no event arrived"
+        assert received[0].id == message_id
+        assert httpx.post(url, json=[]).status_code == 401
+        assert httpx.options(url, headers={"WebHook-Request-Origin": "eventgrid.azure.net"}).status_code == 401
     finally:
         server.shutdown()
         thread.join(timeout=10)

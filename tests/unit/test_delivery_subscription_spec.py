@@ -650,6 +650,8 @@ def test_public_dict_of_a_minimal_spec() -> None:
             "eventDeliverySchema": "EventGridSchema",
             "retryPolicy": {"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440},
             "deadLetterDestination": None,
+            "labels": None,
+            "expirationTimeUtc": None,
         },
     }
 

@@ -101,6 +101,26 @@ async def delete_subscription(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def get_full_url(request: Request) -> Response:
+    """ARM's `POST …/eventSubscriptions/{name}/getFullUrl`: `{"endpointUrl": …}` with its query and credentials."""
+    runtime, _ = await _admin(request)
+    name = request.path_params["name"]
+    found = await runtime.subscriptions.full_url(name)
+    if found is None:
+        raise _not_found(f"No event subscription named '{name}'.")
+    return json_response(found)
+
+
+async def get_delivery_attributes(request: Request) -> Response:
+    """ARM's `POST …/eventSubscriptions/{name}/getDeliveryAttributes`: `{"value": [mappings]}`, secrets included."""
+    runtime, _ = await _admin(request)
+    name = request.path_params["name"]
+    found = await runtime.subscriptions.delivery_attributes(name)
+    if found is None:
+        raise _not_found(f"No event subscription named '{name}'.")
+    return json_response(found)
+
+
 async def list_subscriptions(request: Request) -> Response:
     runtime, _ = await _admin(request)
     return json_response({"value": await runtime.subscriptions.list()})
@@ -206,6 +226,8 @@ routes = [
     Route("/admin/subscriptions/{name}", put_subscription, methods=["PUT"]),
     Route("/admin/subscriptions/{name}", get_subscription, methods=["GET"]),
     Route("/admin/subscriptions/{name}", delete_subscription, methods=["DELETE"]),
+    Route("/admin/subscriptions/{name}/getFullUrl", get_full_url, methods=["POST"]),
+    Route("/admin/subscriptions/{name}/getDeliveryAttributes", get_delivery_attributes, methods=["POST"]),
     Route("/admin/inbound", inbound, methods=["POST"]),
     Route("/admin/messages", list_messages, methods=["GET"]),
     Route("/admin/messages/{message_id}", get_message, methods=["GET"]),

@@ -16,7 +16,6 @@ from smsgrid.api import admin, data_plane, openapi, topic_publishing
 from smsgrid.api.hmac_auth import CLOCK_SKEW_SECONDS
 from smsgrid.api.responses import error_response, json_response
 from smsgrid.api.web_auth import WebAuth
-from smsgrid.entra import EntraIssuer
 from smsgrid.entra import routes as entra_routes
 from smsgrid.errors import AuthenticationError, RequestError, StoreUnavailableError
 from smsgrid.runtime import Runtime
@@ -158,7 +157,7 @@ def create_app(
         },
     )
     app.state.runtime = runtime
-    app.state.entra = EntraIssuer(runtime.settings.entra, runtime.settings.data_dir)
+    app.state.entra = runtime.entra  # the same issuer (and key) that signs protected webhooks' tokens
     app.state.store_outage = outage
     # A signature can be replayed for as long as its x-ms-date is accepted: that far either side of now.
     app.state.web_auth = WebAuth.create(replay_window_seconds=2 * CLOCK_SKEW_SECONDS)

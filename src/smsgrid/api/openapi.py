@@ -109,6 +109,18 @@ DATA_PLANE_SECURITY: list[dict[str, list[str]]] = [{"acsHmac": []}]
 TOPIC_SECURITY: list[dict[str, list[str]]] = [{"aegSasKey": []}, {"aegSasToken": []}, {"sharedAccessSignature": []}]
 
 
+# Microsoft Entra-protected delivery (ARM WebHookEventSubscriptionDestinationProperties): both or neither.
+ENTRA_DESTINATION: dict[str, Schema] = {
+    "azureActiveDirectoryTenantId": {"type": "string", "format": "uuid"},
+    "azureActiveDirectoryApplicationIdOrUri": {"type": "string"},
+}
+# ARM EventSubscriptionProperties smsgrid keeps: echoed null when absent.
+SUBSCRIPTION_DETAILS: dict[str, Schema] = {
+    "labels": _nullable({"type": "array", "items": {"type": "string"}}),
+    "expirationTimeUtc": _nullable({"type": "string", "format": "date-time"}),
+}
+
+
 def _schemas() -> dict[str, Schema]:
     attempt = _obj(
         {"timestamp": TIMESTAMP, "segmentsSucceeded": INTEGER, "segmentsFailed": INTEGER},
@@ -248,6 +260,7 @@ def _schemas() -> dict[str, Schema]:
                                     "maxItems": 10,
                                     "items": {"type": "object"},
                                 },
+                                **ENTRA_DESTINATION,
                             },
                             ["endpointUrl"],
                         ),
@@ -273,6 +286,7 @@ def _schemas() -> dict[str, Schema]:
                 ),
                 "deadLetterDestination": _nullable({"type": "object"}),
                 "standardWebhooks": _obj({"secret": {"type": "string", "pattern": "^whsec_"}}, ["secret"]),
+                **SUBSCRIPTION_DETAILS,
             },
             description=(
                 'The Event Grid event-subscription `properties`, bare or wrapped in `{"properties": …}` '
@@ -294,6 +308,7 @@ def _schemas() -> dict[str, Schema]:
                                         "maxEventsPerBatch": INTEGER,
                                         "preferredBatchSizeInKilobytes": INTEGER,
                                         "deliveryAttributeMappings": {"type": "array", "items": {"type": "object"}},
+                                        **ENTRA_DESTINATION,
                                     }
                                 ),
                             },
@@ -305,8 +320,10 @@ def _schemas() -> dict[str, Schema]:
                         "deadLetterDestination": _nullable({"type": "object"}),
                         "provisioningState": {
                             "type": "string",
-                            "enum": ["Succeeded", "AwaitingManualAction", "Failed"],
+                            # ARM's EventSubscriptionProvisioningState; the first three show while an operation runs.
+                            "enum": ["Creating", "Updating", "Deleting", "Succeeded", "AwaitingManualAction", "Failed"],
                         },
+                        **SUBSCRIPTION_DETAILS,
                         "provisioningMessage": STRING,
                         "topic": STRING,
                     },
@@ -324,6 +341,17 @@ def _schemas() -> dict[str, Schema]:
             description="A subscription as read back: secrets hidden as Azure hides them (endpointUrl null).",
         ),
         "EventSubscriptionList": _obj({"value": {"type": "array", "items": _ref("EventSubscription")}}, ["value"]),
+        "EventSubscriptionFullUrl": _obj({"endpointUrl": STRING}, ["endpointUrl"]),
+        "DeliveryAttributeList": _obj(
+            {
+                "value": {
+                    "type": "array",
+                    "items": _obj({"name": STRING, "type": STRING, "properties": {"type": "object"}}, ["name", "type"]),
+                }
+            },
+            ["value"],
+            description="Every delivery attribute mapping, secret Static values included (ARM getDeliveryAttributes).",
+        ),
         "Message": _obj(message_fields, ["messageId", "direction", "from", "to", "message", "status", "createdAt"]),
         "MessageList": _obj({"value": {"type": "array", "items": _ref("Message")}}, ["value"]),
         "MessageDetail": {
@@ -510,6 +538,30 @@ def _admin_paths() -> dict[str, Any]:
                 "parameters": [name],
                 "responses": {"204": _ok("Deleted."), **_errors("401", "403", "404", "503")},
             },
+        },
+        "/admin/subscriptions/{name}/getFullUrl": {
+            "post": {
+                **admin,
+                "operationId": "getSubscriptionFullUrl",
+                "summary": "ARM's getFullUrl: the endpoint URL with its query and credentials.",
+                "parameters": [name],
+                "responses": {
+                    "200": _ok("The full URL.", _ref("EventSubscriptionFullUrl")),
+                    **_errors("401", "403", "404"),
+                },
+            }
+        },
+        "/admin/subscriptions/{name}/getDeliveryAttributes": {
+            "post": {
+                **admin,
+                "operationId": "getSubscriptionDeliveryAttributes",
+                "summary": "ARM's getDeliveryAttributes: every mapping, secret values included.",
+                "parameters": [name],
+                "responses": {
+                    "200": _ok("The mappings.", _ref("DeliveryAttributeList")),
+                    **_errors("401", "403", "404"),
+                },
+            }
         },
         "/admin/inbound": {
             "post": {

@@ -160,6 +160,14 @@ class SmsgridClient:
         answer: dict[str, Any] = self._json("GET", f"/admin/subscriptions/{quote(name, safe='')}")
         return answer
 
+    def subscription_full_url(self, name: str) -> str:
+        """ARM's getFullUrl: the endpoint URL with its query and credentials."""
+        return str(self._json("POST", f"/admin/subscriptions/{quote(name, safe='')}/getFullUrl")["endpointUrl"])
+
+    def subscription_delivery_attributes(self, name: str) -> list[dict[str, Any]]:
+        """ARM's getDeliveryAttributes: every mapping, secret values included."""
+        return list(self._json("POST", f"/admin/subscriptions/{quote(name, safe='')}/getDeliveryAttributes")["value"])
+
     def delete_subscription(self, name: str) -> None:
         self._request("DELETE", f"/admin/subscriptions/{quote(name, safe='')}")
 

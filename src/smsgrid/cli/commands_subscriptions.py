@@ -186,10 +186,25 @@ def show(
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = WELL_KNOWN_ACCESS_KEY,
     as_json: JsonOption = False,
+    include_full_endpoint_url: Annotated[
+        bool, typer.Option("--include-full-endpoint-url", help="Show the endpoint URL with its query (getFullUrl).")
+    ] = False,
+    include_attribute_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--include-attribute-secrets", help="Show secret delivery attribute values (getDeliveryAttributes)."
+        ),
+    ] = False,
 ) -> None:
-    """One subscription as the admin API returns it (secrets hidden as Azure hides them)."""
+    """One subscription as the admin API returns it (secrets hidden as Azure hides them, unless asked for with the
+    flags `az eventgrid event-subscription show` has)."""
     with connect(url, key) as client:
         item = client.get_subscription(name)
+        destination = item.get("properties", {}).get("destination", {}).get("properties", {})
+        if include_full_endpoint_url:
+            destination["endpointUrl"] = client.subscription_full_url(name)
+        if include_attribute_secrets:
+            destination["deliveryAttributeMappings"] = client.subscription_delivery_attributes(name)
     if as_json:
         print_json(item)
         return
@@ -204,6 +219,13 @@ def show(
     )
     batch = props.get("destination", {}).get("properties", {}).get("maxEventsPerBatch")
     out.print(f"  batch         up to {batch} event(s)")
+    if props.get("expirationTimeUtc"):
+        out.print(f"  expires       {props['expirationTimeUtc']}")
+    if props.get("labels"):
+        out.print(f"  labels        {escape(', '.join(map(str, props['labels'])))}")
+    audience = props.get("destination", {}).get("properties", {}).get("azureActiveDirectoryApplicationIdOrUri")
+    if audience:
+        out.print(f"  entra         bearer tokens for {escape(str(audience))}")
     health = item.get("health", {})
     out.print(f"  health        {health.get('consecutiveFailures', 0)} consecutive failure(s)")
 

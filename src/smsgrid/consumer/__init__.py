@@ -14,10 +14,13 @@ from smsgrid.consumer.core import (
     as_e164,
     handle_delivery,
 )
+from smsgrid.consumer.entra import EntraTokenError, EntraTokenVerifier
 
 __all__ = [
     "VALIDATION_EVENT_TYPE",
     "ConsumerReply",
+    "EntraTokenError",
+    "EntraTokenVerifier",
     "EventGridEndpoint",
     "EventHandler",
     "EventIdDeduper",

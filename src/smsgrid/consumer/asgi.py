@@ -26,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from smsgrid.consumer.core import EventIdDeduper, ReplyKind, handle_delivery
+from smsgrid.consumer.entra import WWW_AUTHENTICATE, EntraTokenError, EntraTokenVerifier
 from smsgrid.events.models import Event
 
 log = logging.getLogger("smsgrid.consumer")
@@ -44,8 +45,12 @@ class EventGridEndpoint:
         *,
         dedupe: EventIdDeduper | None = None,
         allowed_origins: Sequence[str] = ("*",),
+        verifier: EntraTokenVerifier | None = None,
     ) -> None:
+        """`verifier`: for an Entra-protected subscription, every request (handshakes too) must carry a valid
+        Event Grid bearer token; others are answered 401 (smsgrid.consumer.entra)."""
         self.handler = handler
+        self.verifier = verifier
         self.dedupe = dedupe
         self.allowed_origins = tuple(allowed_origins)
         self._is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
@@ -62,6 +67,13 @@ class EventGridEndpoint:
         await response(scope, receive, send)
 
     async def respond(self, request: Request) -> Response:
+        if self.verifier is not None:
+            try:
+                # A JWKS fetch on a cache miss is blocking I/O: keep it off the event loop.
+                await run_in_threadpool(self.verifier.verify, request.headers.get("authorization"))
+            except EntraTokenError as exc:
+                log.warning("refused a request without a valid Entra token: %s", exc)
+                return Response(status_code=401, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             # 413 is not retried by Event Grid (SPEC §3); a larger body cannot come from it anyway.

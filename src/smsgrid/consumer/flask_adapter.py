@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from smsgrid.consumer.core import EventIdDeduper, ReplyKind, handle_delivery
+from smsgrid.consumer.entra import WWW_AUTHENTICATE, EntraTokenError, EntraTokenVerifier
 from smsgrid.events.models import Event
 
 log = logging.getLogger("smsgrid.consumer")
@@ -32,12 +33,20 @@ def event_grid_view(
     *,
     dedupe: EventIdDeduper | None = None,
     allowed_origins: Sequence[str] = ("*",),
+    verifier: EntraTokenVerifier | None = None,
 ) -> Callable[[], Any]:
-    """A Flask view function for the webhook URL; it takes POST and answers the OPTIONS handshake itself."""
+    """A Flask view function for the webhook URL; it takes POST and answers the OPTIONS handshake itself.
+    With `verifier`, a request without a valid Event Grid bearer token is answered 401 (smsgrid.consumer.entra)."""
     flask = _flask()
 
     def event_grid_webhook() -> Any:
         request = flask.request
+        if verifier is not None:
+            try:
+                verifier.verify(request.headers.get("Authorization"))
+            except EntraTokenError as exc:
+                log.warning("refused a request without a valid Entra token: %s", exc)
+                return flask.Response(status=401, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
         reply = handle_delivery(
             request.method,
             list(request.headers.items()),

@@ -11,7 +11,9 @@ from smsgrid.config import Settings
 from smsgrid.delivery.pump import Pump
 from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.retry import EndpointHealth
+from smsgrid.delivery.subscription_spec import SubscriptionSpec
 from smsgrid.delivery.transport import HttpTransport
+from smsgrid.entra.webhooks import WebhookTokens
 from smsgrid.metrics import Metrics
 from smsgrid.store.port import Store
 
@@ -28,8 +30,10 @@ class DeliveryEngine:
         clock: Clock,
         metrics: Metrics,
         settings: Settings,
+        webhook_tokens: WebhookTokens | None = None,
     ) -> None:
         self.store = store
+        self.webhook_tokens = webhook_tokens
         self.registry = registry
         self.transport = transport
         self.clock = clock
@@ -73,6 +77,13 @@ class DeliveryEngine:
             else:
                 existing.spec = spec
                 existing.wakeup.set()
+
+    async def authorization_for(self, spec: SubscriptionSpec) -> str | None:
+        """The `Authorization` value of an Entra-protected destination (a cached token), else None."""
+        audience = spec.destination.azure_active_directory_application_id_or_uri
+        if audience is None or self.webhook_tokens is None:
+            return None
+        return await self.webhook_tokens.bearer(audience)
 
     def health_of(self, name: str) -> dict[str, Any]:
         pump = self._pumps.get(name)

@@ -74,13 +74,17 @@ async def run_handshake(
     code: str,
     validation_url: str,
     now: float,
+    authorization: str | None = None,
 ) -> tuple[str, str | None]:
+    """`authorization`: the Entra bearer of a protected destination; Event Grid presents it on the handshake too
+    (secure-webhook-delivery), so a receiver that checks every request can answer the validation."""
     url = spec.destination.endpoint_url
+    auth = {"Authorization": authorization} if authorization is not None else {}
     if spec.event_delivery_schema is EventDeliverySchema.CLOUD_EVENTS_V1_0:
         result = await transport.request(
             "OPTIONS",
             url,
-            headers={"WebHook-Request-Origin": CLOUD_EVENTS_ORIGIN, "WebHook-Request-Rate": "120"},
+            headers={"WebHook-Request-Origin": CLOUD_EVENTS_ORIGIN, "WebHook-Request-Rate": "120", **auth},
             timeout=HANDSHAKE_TIMEOUT_SECONDS,
         )
         return judge_options_answer(result, CLOUD_EVENTS_ORIGIN)
@@ -92,6 +96,7 @@ async def run_handshake(
         "aeg-delivery-count": "0",
         "aeg-metadata-version": "1",
         "aeg-data-version": "1",
+        **auth,
     }
     result = await transport.request(
         "POST", url, body=body, headers=headers, timeout=HANDSHAKE_TIMEOUT_SECONDS, keep_body=65536

@@ -224,6 +224,7 @@ class Pump:
             delivery_count=batch[0].attempts + 1,
             content_type=content_type,
             origin=CLOUD_EVENTS_ORIGIN,
+            authorization=await engine.authorization_for(spec),
         )
         if spec.standard_webhooks is not None:
             message_id = standard_webhooks_message_id(spec.name, [d.event_seq for d in batch])

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import ipaddress
 import math
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -139,6 +142,14 @@ class WebhookDestination:
     max_events_per_batch: int = DEFAULT_EVENTS_PER_BATCH
     preferred_batch_size_in_kilobytes: int = DEFAULT_BATCH_KB
     delivery_attribute_mappings: tuple[DeliveryAttributeMapping, ...] = ()
+    # Microsoft Entra-protected delivery (ARM WebHookEventSubscriptionDestinationProperties): both or neither.
+    # Not secrets: ARM shows them in GET, and the token they lead to is minted per request.
+    azure_active_directory_tenant_id: str | None = None
+    azure_active_directory_application_id_or_uri: str | None = None
+
+    @property
+    def entra_protected(self) -> bool:
+        return self.azure_active_directory_application_id_or_uri is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +176,10 @@ class SubscriptionSpec:
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     dead_letter_destination: DeadLetterDestination | None = None
     standard_webhooks: StandardWebhooksSigning | None = None
+    # ARM EventSubscriptionProperties: free-form labels (echoed as given, null when absent) and the moment the
+    # subscription expires and is deleted (docs/admin-api.md).
+    labels: tuple[str, ...] | None = None
+    expiration_time_utc: datetime | None = None
 
 
 # --------------------------------------------------------------------------------------------- parsing
@@ -418,7 +433,7 @@ def _parse_destination(raw: object, path: str, p: _Problems) -> WebhookDestinati
     props = _object(obj.get("properties"), props_path, p, required=True, example='{"endpointUrl": "http://…"}')
     if props is None:
         return WebhookDestination(endpoint_url="")
-    return WebhookDestination(
+    destination = WebhookDestination(
         endpoint_url=_parse_endpoint_url(props.get("endpointUrl"), _join(props_path, "endpointUrl"), p),
         max_events_per_batch=_int(
             props,
@@ -442,6 +457,68 @@ def _parse_destination(raw: object, path: str, p: _Problems) -> WebhookDestinati
             props.get("deliveryAttributeMappings"), _join(props_path, "deliveryAttributeMappings"), p
         ),
     )
+    tenant, application = _parse_entra(props, props_path, p)
+    if application is not None:
+        for index, mapping in enumerate(destination.delivery_attribute_mappings):
+            if mapping.name.casefold() == "authorization":
+                p.add(
+                    f"{props_path}.deliveryAttributeMappings[{index}].name",
+                    "'Authorization' carries the Entra token on this Entra-protected destination; remove the "
+                    "mapping or the azureActiveDirectory* properties",
+                )
+    return dataclasses.replace(
+        destination,
+        azure_active_directory_tenant_id=tenant,
+        azure_active_directory_application_id_or_uri=application,
+    )
+
+
+def _parse_entra(props: Mapping[str, Any], path: str, p: _Problems) -> tuple[str | None, str | None]:
+    """`azureActiveDirectoryTenantId` (a GUID) and `azureActiveDirectoryApplicationIdOrUri` (the webhook's
+    application: its id, a GUID, or its Application ID URI such as api://…), both or neither
+    (secure-webhook-delivery)."""
+    tenant_key, app_key = "azureActiveDirectoryTenantId", "azureActiveDirectoryApplicationIdOrUri"
+    tenant = _str(props, tenant_key, path, p)
+    application = _str(props, app_key, path, p)
+    if tenant is not None:
+        try:
+            if len(tenant) != 36:
+                raise ValueError(tenant)
+            tenant = str(uuid.UUID(tenant))
+        except ValueError:
+            p.add(
+                _join(path, tenant_key),
+                f"{tenant!r} is not a tenant id: give a GUID such as smsgrid's [entra] tenant_id",
+            )
+            tenant = None
+    if application is not None:
+        if _is_guid(application):
+            application = application.lower()
+        else:
+            parts = urlsplit(application) if not any(ch.isspace() or ord(ch) < 0x20 for ch in application) else None
+            if parts is None or not parts.scheme or not (parts.netloc or parts.path) or len(application) > 512:
+                p.add(
+                    _join(path, app_key),
+                    f"{application[:80]!r} is neither an application id (a GUID) nor an Application ID URI "
+                    "such as api://my-webhook-app",
+                )
+                application = None
+    given = [key for key in (tenant_key, app_key) if props.get(key) is not None]
+    if len(given) == 1:
+        missing = app_key if given[0] == tenant_key else tenant_key
+        p.add(_join(path, missing), f"is required with {given[0]}: Entra-protected delivery needs both")
+        return None, None
+    return tenant, application
+
+
+def _is_guid(value: str) -> bool:
+    if len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_number_values(raw: Sequence[Any], path: str, p: _Problems) -> tuple[FilterValue, ...]:
@@ -668,6 +745,45 @@ def _parse_standard_webhooks(raw: object, path: str, p: _Problems) -> StandardWe
     return StandardWebhooksSigning(secret=secret)
 
 
+def _parse_labels(raw: object, path: str, p: _Problems) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        p.add(path, 'must be a list of strings, such as ["sms", "production"]')
+        return None
+    for index, label in enumerate(raw):
+        if not isinstance(label, str):
+            p.add(f"{path}[{index}]", f"must be a string, not {label!r}")
+    return tuple(label for label in raw if isinstance(label, str))
+
+
+def parse_expiration(text: str) -> datetime | None:
+    """An ISO 8601 date-time (ARM's `date-time`: RFC 3339), as UTC; one without an offset is read as UTC, as the
+    property's name says. None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if "T" not in text.upper():
+        return None  # a bare date is not a moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def format_expiration(moment: datetime) -> str:
+    """How ARM writes a date-time: `2026-12-02T06:00:00Z` (fractional seconds only when there are some)."""
+    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return moment.astimezone(UTC).strftime(pattern)
+
+
+def _parse_expiration(raw: object, path: str, p: _Problems) -> datetime | None:
+    if raw is None:
+        return None
+    moment = parse_expiration(raw) if isinstance(raw, str) else None
+    if moment is None:
+        p.add(path, f"must be an ISO 8601 date-time such as 2030-01-01T00:00:00Z, not {raw!r}")
+    return moment
+
+
 def parse_subscription_spec(name: str, body: object, *, strict: bool = True) -> SubscriptionSpec:
     """Check an event-subscription body and build its spec, or raise SubscriptionSpecError with every problem.
 
@@ -709,6 +825,8 @@ def parse_subscription_spec(name: str, body: object, *, strict: bool = True) -> 
             props.get("deadLetterDestination"), _join(base, "deadLetterDestination"), p
         ),
         standard_webhooks=_parse_standard_webhooks(props.get("standardWebhooks"), _join(base, "standardWebhooks"), p),
+        labels=_parse_labels(props.get("labels"), _join(base, "labels"), p),
+        expiration_time_utc=_parse_expiration(props.get("expirationTimeUtc"), _join(base, "expirationTimeUtc"), p),
     )
     if p.found:
         raise SubscriptionSpecError(f"Event subscription {name!r} cannot be used", p.found)
@@ -754,6 +872,9 @@ def _properties(spec: SubscriptionSpec, *, secrets: bool, full_url: bool) -> dic
     }
     if not secrets:
         destination_props["endpointBaseUrl"] = _base_url(d.endpoint_url)
+    if d.entra_protected:
+        destination_props["azureActiveDirectoryTenantId"] = d.azure_active_directory_tenant_id
+        destination_props["azureActiveDirectoryApplicationIdOrUri"] = d.azure_active_directory_application_id_or_uri
     dead = spec.dead_letter_destination
     out: dict[str, Any] = {
         "destination": {"endpointType": WEBHOOK, "properties": destination_props},
@@ -772,6 +893,13 @@ def _properties(spec: SubscriptionSpec, *, secrets: bool, full_url: bool) -> dic
     }
     if spec.standard_webhooks is not None:
         out["standardWebhooks"] = {"secret": spec.standard_webhooks.secret if secrets else None}
+    # ARM's GET shows both, null when not set (its examples echo `"labels": null`); the store keeps them only when
+    # set, so records written before they existed compare equal to today's rendering.
+    expiration = None if spec.expiration_time_utc is None else format_expiration(spec.expiration_time_utc)
+    if not secrets or spec.labels is not None:
+        out["labels"] = None if spec.labels is None else list(spec.labels)
+    if not secrets or expiration is not None:
+        out["expirationTimeUtc"] = expiration
     return out
 
 

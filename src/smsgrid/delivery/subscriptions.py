@@ -13,14 +13,16 @@ from smsgrid.clock import Clock
 from smsgrid.delivery.handshake import run_handshake
 from smsgrid.delivery.registry import AWAITING_MANUAL_ACTION, FAILED, SUCCEEDED, SubscriptionRegistry
 from smsgrid.delivery.subscription_spec import (
+    StaticDeliveryAttribute,
     SubscriptionSpec,
+    format_expiration,
     parse_subscription_spec,
     spec_from_storage_dict,
     spec_to_public_dict,
     spec_to_storage_dict,
 )
 from smsgrid.delivery.transport import HttpTransport
-from smsgrid.errors import RequestError, SubscriptionSpecError
+from smsgrid.errors import Problem, RequestError, SubscriptionSpecError
 from smsgrid.store.port import Store
 from smsgrid.store.records import SubscriptionRecord
 
@@ -31,6 +33,9 @@ log = logging.getLogger("smsgrid.subscriptions")
 
 # Event Grid keeps a manual validation URL valid for 10 minutes (end-point-validation-event-grid-events-schema).
 MANUAL_VALIDATION_WINDOW_SECONDS = 600.0
+# ARM's transitional provisioning states (EventSubscriptionProvisioningState): shown while a PUT's handshake or a
+# DELETE is under way.
+CREATING, UPDATING, DELETING = "Creating", "Updating", "Deleting"
 
 
 class SubscriptionService:
@@ -44,6 +49,7 @@ class SubscriptionService:
         engine: DeliveryEngine,
         topic: str,
         base_url: str,
+        entra_tenant_id: str | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -52,7 +58,11 @@ class SubscriptionService:
         self.engine = engine
         self.topic = topic
         self.base_url = base_url.rstrip("/")
+        self.entra_tenant_id = entra_tenant_id
         self._background: set[asyncio.Task[Any]] = set()
+        # Subscriptions with an operation under way in this process: the spec being validated and ARM's
+        # transitional state (Creating, Updating, Deleting), shown by GET until the operation ends.
+        self._pending: dict[str, tuple[SubscriptionSpec, str]] = {}
 
     def validation_url(self, name: str, code: str) -> str:
         return f"{self.base_url}/eventsubscriptions/{name}/validate?code={code}"
@@ -60,11 +70,35 @@ class SubscriptionService:
     async def put(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
             spec = parse_subscription_spec(name, body)
+            self._check_for_create(spec, base="properties." if "properties" in body else "")
         except SubscriptionSpecError as exc:
             raise RequestError(400, "InvalidRequest", str(exc)) from None
         await self._refuse_case_twin(spec.name)
         record, reason = await self._validate_and_store(spec, check_case=True)
         return self._public(record, reason)
+
+    def _check_for_create(self, spec: SubscriptionSpec, base: str = "") -> None:
+        """What the spec alone cannot tell: an expiry already past, an Entra tenant smsgrid does not issue for."""
+        problems: list[Problem] = []
+        expiry = spec.expiration_time_utc
+        if expiry is not None and expiry.timestamp() <= self.clock.now():
+            problems.append(
+                Problem(
+                    f"{base}expirationTimeUtc",
+                    f"{format_expiration(expiry)} is not in the future; give a later UTC moment or leave it out",
+                )
+            )
+        tenant = spec.destination.azure_active_directory_tenant_id
+        if tenant is not None and self.entra_tenant_id is not None and tenant != self.entra_tenant_id:
+            problems.append(
+                Problem(
+                    f"{base}destination.properties.azureActiveDirectoryTenantId",
+                    f"{tenant} is not smsgrid's Entra tenant {self.entra_tenant_id}; smsgrid's issuer signs tokens "
+                    "for its one tenant ([entra] tenant_id, docs/entra.md)",
+                )
+            )
+        if problems:
+            raise SubscriptionSpecError(f"Event subscription {spec.name!r} cannot be used", problems)
 
     async def _refuse_case_twin(self, name: str) -> None:
         """Azure resource names are case-insensitive, and Event Grid writes the name upper-cased (dead-letter
@@ -86,14 +120,20 @@ class SubscriptionService:
     ) -> tuple[SubscriptionRecord, str | None]:
         now = self.clock.now()
         code = secrets.token_urlsafe(24)
-        state, reason = await run_handshake(
-            self.transport,
-            spec,
-            topic=self.topic,
-            code=code,
-            validation_url=self.validation_url(spec.name, code),
-            now=now,
-        )
+        existing = await self._stored(spec.name)
+        self._pending[spec.name] = (spec, UPDATING if existing else CREATING)
+        try:
+            state, reason = await run_handshake(
+                self.transport,
+                spec,
+                topic=self.topic,
+                code=code,
+                validation_url=self.validation_url(spec.name, code),
+                now=now,
+                authorization=await self.engine.authorization_for(spec),
+            )
+        finally:
+            self._pending.pop(spec.name, None)
         if check_case:
             # Again after the handshake: another PUT may have created the twin meanwhile.
             await self._refuse_case_twin(spec.name)
@@ -169,18 +209,110 @@ class SubscriptionService:
 
     async def get(self, name: str) -> dict[str, Any] | None:
         record = await self._stored(name)
+        if record is not None and self._has_expired(record):
+            await self._delete_expired(record)
+            record = None
         if record is None:
-            return None
+            pending = self._pending.get(name)
+            return None if pending is None else self._pending_public(*pending)
         return self._public(await self._expire(record), None)
 
     async def list(self) -> list[dict[str, Any]]:
-        return [self._public(await self._expire(r), None) for r in await self.store.list_subscriptions()]
+        shown: list[dict[str, Any]] = []
+        stored = await self.store.list_subscriptions()
+        for record in stored:
+            if self._has_expired(record):
+                await self._delete_expired(record)
+            else:
+                shown.append(self._public(await self._expire(record), None))
+        names = {r.name for r in stored}
+        shown += [self._pending_public(*p) for name, p in self._pending.items() if name not in names]
+        return shown
 
     async def delete(self, name: str) -> bool:
-        deleted = await self.store.delete_subscription(name)
-        self.registry.remove(name)
-        self.engine.sync()
+        record = await self._stored(name)
+        if record is not None:
+            try:
+                self._pending[name] = (spec_from_storage_dict(record.spec, strict=False), DELETING)
+            except SubscriptionSpecError:
+                pass
+        try:
+            deleted = await self.store.delete_subscription(name)
+            self.registry.remove(name)
+            self.engine.sync()
+        finally:
+            self._pending.pop(name, None)
         return deleted
+
+    # ------------------------------------------------------------------------------- ARM's POST actions
+
+    async def spec_of(self, name: str) -> SubscriptionSpec | None:
+        record = await self._stored(name)
+        if record is None or self._has_expired(record):
+            return None
+        return spec_from_storage_dict(record.spec, strict=False)
+
+    async def full_url(self, name: str) -> dict[str, Any] | None:
+        """ARM's `getFullUrl`: the whole endpoint URL, query and credentials included (GET shows only
+        endpointBaseUrl)."""
+        spec = await self.spec_of(name)
+        return None if spec is None else {"endpointUrl": spec.destination.endpoint_url}
+
+    async def delivery_attributes(self, name: str) -> dict[str, Any] | None:
+        """ARM's `getDeliveryAttributes`: every mapping, secret Static values included. ARM returns them to a
+        caller allowed to run the action (`az eventgrid event-subscription show --include-attribute-secrets`
+        uses it); here that is whoever holds the access key (docs/admin-api.md)."""
+        spec = await self.spec_of(name)
+        if spec is None:
+            return None
+        value: list[dict[str, Any]] = []
+        for mapping in spec.destination.delivery_attribute_mappings:
+            if isinstance(mapping, StaticDeliveryAttribute):
+                props: dict[str, Any] = {"value": mapping.value, "isSecret": mapping.is_secret}
+                value.append({"name": mapping.name, "type": "Static", "properties": props})
+            else:
+                value.append(
+                    {"name": mapping.name, "type": "Dynamic", "properties": {"sourceField": mapping.source_field}}
+                )
+        return {"value": value}
+
+    # -------------------------------------------------------------------------------------- expiration
+
+    def _has_expired(self, record: SubscriptionRecord) -> bool:
+        raw = record.spec.get("properties", {}).get("expirationTimeUtc")
+        if not isinstance(raw, str):
+            return False
+        try:
+            expiry = spec_from_storage_dict(record.spec, strict=False).expiration_time_utc
+        except SubscriptionSpecError:
+            return False
+        return expiry is not None and expiry.timestamp() <= self.clock.now()
+
+    async def _delete_expired(self, record: SubscriptionRecord) -> None:
+        """Event Grid deletes an event subscription when its expirationTimeUtc passes (EventSubscription
+        properties, expirationTimeUtc); its pending deliveries go with it, as with a DELETE."""
+        if await self.store.delete_subscription(record.name):
+            log.info(
+                "subscription %s expired at %s and was deleted",
+                record.name,
+                record.spec["properties"].get("expirationTimeUtc"),
+            )
+        self.registry.remove(record.name)
+        self.engine.sync()
+
+    async def sweep_expired(self) -> int:
+        """Delete every expired subscription; how many there were."""
+        expired = [r for r in await self.store.list_subscriptions() if self._has_expired(r)]
+        for record in expired:
+            await self._delete_expired(record)
+        return len(expired)
+
+    def _pending_public(self, spec: SubscriptionSpec, state: str) -> dict[str, Any]:
+        public = spec_to_public_dict(spec)
+        public["properties"]["provisioningState"] = state
+        public["properties"]["topic"] = self.topic
+        public["health"] = self.engine.health_of(spec.name)
+        return public
 
     def _public(self, record: SubscriptionRecord, reason: str | None) -> dict[str, Any]:
         state = record.provisioning_state
@@ -193,6 +325,9 @@ class SubscriptionService:
             state = FAILED
             reason = f"This subscription is no longer accepted; PUT it again with these fixed. {exc}"
         public = spec_to_public_dict(spec)
+        pending = self._pending.get(record.name)
+        if pending is not None and reason is None:
+            state = pending[1]  # an update or delete of this subscription is under way
         public["properties"]["provisioningState"] = state
         public["properties"]["topic"] = self.topic
         if reason is not None:
@@ -219,6 +354,7 @@ class SubscriptionService:
                 continue
             try:
                 spec = parse_subscription_spec(name, body)
+                self._check_for_create(spec)
             except SubscriptionSpecError as exc:
                 log.error("config subscription %s cannot be used: %s", name, exc)
                 continue

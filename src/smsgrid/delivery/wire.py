@@ -54,8 +54,12 @@ def build_headers(
     delivery_count: int,
     content_type: str,
     origin: str,
+    authorization: str | None = None,
 ) -> dict[str, str]:
-    """`aeg-*` headers and the subscription's delivery attributes; dynamic ones read from the (first) event."""
+    """`aeg-*` headers and the subscription's delivery attributes; dynamic ones read from the (first) event.
+
+    `authorization`: the `Bearer …` value of an Entra-protected destination (entra/webhooks.py), sent on every
+    request (secure-webhook-delivery); parsing refuses an `Authorization` delivery attribute beside it."""
     headers = {
         "Content-Type": content_type,
         "aeg-event-type": "Notification",
@@ -78,6 +82,8 @@ def build_headers(
                 headers[mapping.name] = text
         else:
             headers[mapping.name] = mapping.value
+    if authorization is not None:
+        headers["Authorization"] = authorization
     return headers
 
 
