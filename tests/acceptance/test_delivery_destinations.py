@@ -41,6 +41,7 @@ FUNCTION_ID = (
 # Event Grid's dead-letter blob name below the container (delivery-and-retry, "Dead-letter events").
 DEAD_LETTER_NAME = re.compile(r"[A-Z0-9-]+/\d{4}/\d{1,2}/\d{1,2}/\d{1,2}/[0-9a-f-]{36}\.json")
 
+WRONG_KEY = base64.b64encode(b"not the key of any account at all").decode()
 T = TypeVar("T")
 
 
@@ -74,6 +75,8 @@ def server(
         "[carrier]\ndelay_ms = 0\n\n"
         + azurite.toml()
         + f'\n[function_apps.{FUNCTION_APP}]\nendpoint = "{host}"\nkey = "{FUNCTION_KEY}"\n'
+        # Azurite's queue under an account name and key it does not know: every Put Message is refused (403).
+        + f'\n[storage_accounts.wrongkey]\nqueue_endpoint = "{azurite.queue_endpoint}"\nkey = "{WRONG_KEY}"\n'
     )
     with start_smsgrid(tmp_path_factory.mktemp("destinations"), config=config, time_scale=0.001) as process:
         yield process
@@ -247,3 +250,49 @@ def test_keys_are_never_shown_back(server: SmsgridProcess) -> None:
     for secret in (KEY, FUNCTION_KEY):
         assert secret not in listing
         assert secret not in server.log()
+
+
+def test_a_destination_naming_an_unconfigured_account_or_app_is_refused(server: SmsgridProcess) -> None:
+    elsewhere = STORAGE_ID.replace(ACCOUNT, "nosuchaccount")
+    for destination, section in (
+        (
+            {"endpointType": "StorageQueue", "properties": {"resourceId": elsewhere, "queueName": "q-1"}},
+            "[storage_accounts.nosuchaccount]",
+        ),
+        (
+            {"endpointType": "AzureFunction", "properties": {"resourceId": FUNCTION_ID.replace(FUNCTION_APP, "other")}},
+            "[function_apps.other]",
+        ),
+    ):
+        with server.admin() as admin:
+            response = admin.put("/admin/subscriptions/not-configured", json={"destination": destination})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "InvalidRequest"
+        assert section in error["message"]
+
+
+def test_a_queue_that_refuses_the_credentials_dead_letters_the_event(server: SmsgridProcess, azurite: Azurite) -> None:  # noqa: F811
+    blobs = BlobServiceClient.from_connection_string(azurite.connection_string)
+    container = blobs.create_container("queue-deadletters")
+    put_subscription(
+        server,
+        "wrong-credentials",
+        {
+            "destination": {
+                "endpointType": "StorageQueue",
+                "properties": {"resourceId": STORAGE_ID.replace(ACCOUNT, "wrongkey"), "queueName": "anything"},
+            },
+            "filter": {"includedEventTypes": [RECEIVED]},
+            "deadLetterDestination": {
+                "endpointType": "StorageBlob",
+                "properties": {"resourceId": STORAGE_ID, "blobContainerName": "queue-deadletters"},
+            },
+        },
+    )
+    message_id = inbound(server, "+14255559005", OWNED, "refused by storage")
+    (blob,) = eventually(lambda: list(container.list_blobs(name_starts_with="WRONG-CREDENTIALS/")))
+    (document,) = json.loads(container.download_blob(blob.name).readall())
+    assert document["data"]["messageId"] == message_id
+    assert document["lastHttpStatusCode"] == 403
+    assert document["deadLetterReason"] == "UndeliverableDueToHttpForbidden"

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from smsgrid.clock import Clock
+from smsgrid.delivery.destinations.send import destination_config_problem
 from smsgrid.delivery.handshake import run_handshake
 from smsgrid.delivery.registry import AWAITING_MANUAL_ACTION, FAILED, SUCCEEDED, SubscriptionRegistry
 from smsgrid.delivery.subscription_spec import (
@@ -62,6 +63,10 @@ class SubscriptionService:
             spec = parse_subscription_spec(name, body)
         except SubscriptionSpecError as exc:
             raise RequestError(400, "InvalidRequest", str(exc)) from None
+        settings = self.engine.settings
+        problem = destination_config_problem(spec.destination, settings.storage_accounts, settings.function_apps)
+        if problem is not None:
+            raise RequestError(400, "InvalidRequest", f"Event subscription {name!r} cannot be used: {problem}")
         await self._refuse_case_twin(spec.name)
         record, reason = await self._validate_and_store(spec, check_case=True)
         return self._public(record, reason)

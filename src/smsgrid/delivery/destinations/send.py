@@ -96,3 +96,28 @@ async def send_to_function(
     return await transport.request(
         "POST", function_trigger_url(app, destination.function_name), body=body, headers=headers, keep_body=0
     )
+
+
+def destination_config_problem(
+    destination: object, accounts: Mapping[str, StorageAccount], apps: Mapping[str, FunctionApp]
+) -> str | None:
+    """Why *destination* cannot be delivered to with this configuration, or None.
+
+    Azure refuses an event subscription whose destination resource does not exist; here the resource is a
+    configuration section, so a PUT naming a missing one is refused with what to add.
+    """
+    if isinstance(destination, StorageQueueDestination):
+        account = accounts.get(destination.account)
+        if account is None:
+            return (
+                f"destination.properties.resourceId names the storage account {destination.account!r}, which is "
+                f"not configured; add [storage_accounts.{destination.account}] with queue_endpoint and key"
+            )
+        if account.queue_endpoint is None:
+            return f"[storage_accounts.{destination.account}] has no queue_endpoint; add one"
+    if isinstance(destination, AzureFunctionDestination) and destination.function_app.casefold() not in apps:
+        return (
+            f"destination.properties.resourceId names the function app {destination.function_app!r}, which is not "
+            f'configured; add [function_apps.{destination.function_app}] with endpoint = "http://127.0.0.1:7071"'
+        )
+    return None

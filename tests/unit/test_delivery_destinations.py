@@ -1,0 +1,217 @@
+"""StorageQueue and AzureFunction destinations (docs/destinations.md): how their ARM bodies parse and render,
+the `[storage_accounts]` / `[function_apps]` sections, and what one queue message holds."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsgrid.config import FunctionApp, StorageAccount, load_settings
+from smsgrid.delivery.destinations.send import destination_config_problem, queue_message_text
+from smsgrid.delivery.subscription_spec import (
+    AzureFunctionDestination,
+    EventDeliverySchema,
+    StorageQueueDestination,
+    parse_subscription_spec,
+    spec_from_storage_dict,
+    spec_to_public_dict,
+    spec_to_storage_dict,
+)
+from smsgrid.errors import ConfigError, SubscriptionSpecError
+
+STORAGE_ID = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
+FUNCTION_ID = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/sms-app/functions/OnSms"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def queue_body(**props: Any) -> dict[str, Any]:
+    return {"destination": {"endpointType": "StorageQueue", "properties": {"resourceId": STORAGE_ID, **props}}}
+
+
+def paths_of(body: dict[str, Any]) -> list[str]:
+    with pytest.raises(SubscriptionSpecError) as raised:
+        parse_subscription_spec("sub-a", body)
+    return [p.path for p in raised.value.problems]
+
+
+def test_a_storage_queue_destination_parses_and_reads_back_in_azures_shape() -> None:
+    body = queue_body(queueName="sms-events", queueMessageTimeToLiveInSeconds=-1)
+    spec = parse_subscription_spec("sub-a", body)
+    assert spec.destination == StorageQueueDestination(
+        resource_id=STORAGE_ID,
+        account="devstoreaccount1",
+        queue_name="sms-events",
+        queue_message_time_to_live_seconds=-1,
+    )
+    # Never batched: Event Grid writes one message per event.
+    assert spec.destination.max_events_per_batch == 1
+    assert spec_to_public_dict(spec)["properties"]["destination"] == body["destination"]
+    assert spec_from_storage_dict(spec_to_storage_dict(spec)) == spec
+
+
+def test_an_azure_function_destination_parses_and_reads_back_in_azures_shape() -> None:
+    body = {
+        "destination": {
+            "endpointType": "azurefunction",  # enum strings in any case, as ARM accepts them
+            "properties": {"resourceId": FUNCTION_ID, "maxEventsPerBatch": 10, "preferredBatchSizeInKilobytes": 128},
+        }
+    }
+    spec = parse_subscription_spec("sub-a", body)
+    assert spec.destination == AzureFunctionDestination(
+        resource_id=FUNCTION_ID,
+        function_app="sms-app",
+        function_name="OnSms",
+        max_events_per_batch=10,
+        preferred_batch_size_in_kilobytes=128,
+    )
+    shown = spec_to_public_dict(spec)["properties"]["destination"]
+    assert shown["endpointType"] == "AzureFunction"
+    assert shown["properties"]["resourceId"] == FUNCTION_ID
+    assert spec_from_storage_dict(spec_to_storage_dict(spec)) == spec
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        (queue_body(), "destination.properties.queueName"),
+        (queue_body(queueName="Has_Upper"), "destination.properties.queueName"),
+        (queue_body(queueName="a--b"), "destination.properties.queueName"),
+        (
+            queue_body(queueName="q-1", queueMessageTimeToLiveInSeconds=0),
+            "destination.properties.queueMessageTimeToLiveInSeconds",
+        ),
+        (
+            queue_body(queueName="q-1", queueMessageTimeToLiveInSeconds=-2),
+            "destination.properties.queueMessageTimeToLiveInSeconds",
+        ),
+        (
+            queue_body(queueName="q-1", queueMessageTimeToLiveInSeconds="1"),
+            "destination.properties.queueMessageTimeToLiveInSeconds",
+        ),
+        (
+            {
+                "destination": {
+                    "endpointType": "StorageQueue",
+                    "properties": {"resourceId": FUNCTION_ID, "queueName": "q-1"},
+                }
+            },
+            "destination.properties.resourceId",
+        ),
+        (
+            {"destination": {"endpointType": "StorageQueue", "properties": {"queueName": "q-1"}}},
+            "destination.properties.resourceId",
+        ),
+        (
+            {"destination": {"endpointType": "AzureFunction", "properties": {"resourceId": STORAGE_ID}}},
+            "destination.properties.resourceId",
+        ),
+        (
+            {
+                "destination": {
+                    "endpointType": "AzureFunction",
+                    "properties": {"resourceId": FUNCTION_ID, "maxEventsPerBatch": 0},
+                }
+            },
+            "destination.properties.maxEventsPerBatch",
+        ),
+        ({"destination": {"endpointType": "ServiceBusQueue", "properties": {}}}, "destination.endpointType"),
+    ],
+)
+def test_bad_destination_properties_name_the_field(body: dict[str, Any], path: str) -> None:
+    assert path in paths_of(body)
+
+
+EVENT: dict[str, Any] = {
+    "id": "e-1",
+    "topic": "/subscriptions/s/resourceGroups/g/providers/microsoft.communication/communicationservices/local",
+    "subject": "/phonenumber/18005550100",
+    "eventType": "Microsoft.Communication.SMSReceived",
+    "eventTime": "2026-12-02T05:00:00.0000000Z",
+    "data": {"messageId": "m-1", "from": "+14255550123", "to": "+18005550100", "message": "hi"},
+    "dataVersion": "1.0",
+    "metadataVersion": "1",
+}
+
+
+@given(st.text(max_size=200))
+def test_a_queue_message_is_base64_of_the_one_event_in_the_event_grid_schema(message: str) -> None:
+    spec = parse_subscription_spec("sub-a", queue_body(queueName="q-1"))
+    item = orjson.dumps({**EVENT, "data": {**EVENT["data"], "message": message}})
+    decoded = json.loads(base64.b64decode(queue_message_text(spec, item), validate=True))
+    assert decoded == json.loads(item)
+
+
+def test_a_queue_message_in_the_cloud_events_schema_is_one_cloud_event() -> None:
+    spec = parse_subscription_spec(
+        "sub-a", {**queue_body(queueName="q-1"), "eventDeliverySchema": "CloudEventSchemaV1_0"}
+    )
+    assert spec.event_delivery_schema is EventDeliverySchema.CLOUD_EVENTS_V1_0
+    decoded = json.loads(base64.b64decode(queue_message_text(spec, orjson.dumps(EVENT))))
+    assert decoded["specversion"] == "1.0"
+    assert decoded["type"] == EVENT["eventType"]
+    assert decoded["data"] == EVENT["data"]
+
+
+def test_a_destination_whose_account_or_app_is_not_configured_is_refused_with_what_to_add() -> None:
+    queue = parse_subscription_spec("sub-a", queue_body(queueName="q-1")).destination
+    function = parse_subscription_spec(
+        "sub-a", {"destination": {"endpointType": "AzureFunction", "properties": {"resourceId": FUNCTION_ID}}}
+    ).destination
+    assert "[storage_accounts.devstoreaccount1]" in (destination_config_problem(queue, {}, {}) or "")
+    assert "[function_apps.sms-app]" in (destination_config_problem(function, {}, {}) or "")
+    account = StorageAccount("devstoreaccount1", AZURITE_KEY, queue_endpoint="http://127.0.0.1:10001/devstoreaccount1")
+    app = FunctionApp("SMS-App", "http://127.0.0.1:7071")
+    assert destination_config_problem(queue, {"devstoreaccount1": account}, {}) is None
+    # Site names are case-insensitive in Azure.
+    assert destination_config_problem(function, {}, {"sms-app": app}) is None
+
+
+def test_storage_accounts_and_function_apps_are_read_from_the_toml(tmp_path: Path) -> None:
+    config = tmp_path / "smsgrid.toml"
+    config.write_text(
+        "[storage_accounts.devstoreaccount1]\n"
+        'queue_endpoint = "http://127.0.0.1:10001/devstoreaccount1/"\n'
+        'blob_endpoint = "http://127.0.0.1:10000/devstoreaccount1"\n'
+        f'key = "{AZURITE_KEY}"\n'
+        "[function_apps.SMS-App]\n"
+        'endpoint = "http://127.0.0.1:7071"\n'
+        'key = "host-key"\n'
+    )
+    settings = load_settings(config, env={})
+    account = settings.storage_accounts["devstoreaccount1"]
+    assert account.queue_endpoint == "http://127.0.0.1:10001/devstoreaccount1"
+    assert account.blob_endpoint == "http://127.0.0.1:10000/devstoreaccount1"
+    assert settings.function_apps["sms-app"] == FunctionApp("SMS-App", "http://127.0.0.1:7071", "host-key")
+    # Keys stay out of reprs (logs, tracebacks).
+    assert AZURITE_KEY not in repr(settings)
+    assert "host-key" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("toml", "path"),
+    [
+        ('[storage_accounts.a1]\nqueue_endpoint = "ftp://x"\nkey = "AAAA"\n', "storage_accounts.a1.queue_endpoint"),
+        ('[storage_accounts.a1]\nqueue_endpoint = "http://x"\nkey = "not base64!"\n', "storage_accounts.a1.key"),
+        ('[storage_accounts.a1]\nkey = "AAAA"\n', "storage_accounts.a1"),
+        (
+            '[storage_accounts.a1]\nqueue_endpoint = "http://x"\nkey = "AAAA"\nendpoint = "x"\n',
+            "storage_accounts.a1.endpoint",
+        ),
+        ("[function_apps.f1]\n", "function_apps.f1.endpoint"),
+        ('[function_apps.f1]\nendpoint = "http://x"\nkey = 3\n', "function_apps.f1.key"),
+    ],
+)
+def test_bad_destination_sections_name_the_key(tmp_path: Path, toml: str, path: str) -> None:
+    config = tmp_path / "smsgrid.toml"
+    config.write_text(toml)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, env={})
+    assert path in [p.path for p in raised.value.problems]
+    assert "not base64!" not in str(raised.value)
