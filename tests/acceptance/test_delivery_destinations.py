@@ -77,6 +77,12 @@ def server(
         + f'\n[function_apps.{FUNCTION_APP}]\nendpoint = "{host}"\nkey = "{FUNCTION_KEY}"\n'
         # Azurite's queue under an account name and key it does not know: every Put Message is refused (403).
         + f'\n[storage_accounts.wrongkey]\nqueue_endpoint = "{azurite.queue_endpoint}"\nkey = "{WRONG_KEY}"\n'
+        # The same destination in the TOML, as Azure's ARM body (SPEC §4 [subscriptions.NAME]).
+        + "\n[subscriptions.from-config.destination]\n"
+        + 'endpointType = "StorageQueue"\n'
+        + f'properties = {{ resourceId = "{STORAGE_ID}", queueName = "from-config" }}\n'
+        + "[subscriptions.from-config.filter]\n"
+        + 'advancedFilters = [{ operatorType = "StringBeginsWith", key = "data.message", values = ["from config"] }]\n'
     )
     with start_smsgrid(tmp_path_factory.mktemp("destinations"), config=config, time_scale=0.001) as process:
         yield process
@@ -296,3 +302,12 @@ def test_a_queue_that_refuses_the_credentials_dead_letters_the_event(server: Sms
     assert document["data"]["messageId"] == message_id
     assert document["lastHttpStatusCode"] == 403
     assert document["deadLetterReason"] == "UndeliverableDueToHttpForbidden"
+
+
+def test_a_storage_queue_subscription_from_the_config_file(server: SmsgridProcess, azurite: Azurite) -> None:  # noqa: F811
+    queue = new_queue(azurite, "from-config")
+    message_id = inbound(server, "+14255559006", OWNED, "from config, with love")
+    (message,) = received_messages(queue, 1)
+    event = EventGridEvent.from_dict(json.loads(base64.b64decode(message.content)))
+    assert isinstance(event.data, dict)
+    assert event.data["messageId"] == message_id

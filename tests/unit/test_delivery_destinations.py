@@ -215,3 +215,23 @@ def test_bad_destination_sections_name_the_key(tmp_path: Path, toml: str, path: 
         load_settings(config, env={})
     assert path in [p.path for p in raised.value.problems]
     assert "not base64!" not in str(raised.value)
+
+
+def test_config_check_names_a_subscription_whose_storage_account_is_missing(tmp_path: Path) -> None:
+    from smsgrid.cli.commands_config import check_config
+
+    config = tmp_path / "smsgrid.toml"
+    config.write_text(
+        "[subscriptions.to-queue.destination]\n"
+        'endpointType = "StorageQueue"\n'
+        f'properties = {{ resourceId = "{STORAGE_ID}", queueName = "sms" }}\n'
+    )
+    _, problems = check_config(config)
+    assert [(p.path, "[storage_accounts.devstoreaccount1]" in p.reason) for p in problems] == [
+        ("subscriptions.to-queue.destination", True)
+    ]
+    with config.open("a") as file:
+        file.write(
+            f'[storage_accounts.devstoreaccount1]\nqueue_endpoint = "http://127.0.0.1:10001/x"\nkey = "{AZURITE_KEY}"\n'
+        )
+    assert check_config(config)[1] == []

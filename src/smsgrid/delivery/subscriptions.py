@@ -227,6 +227,11 @@ class SubscriptionService:
             except SubscriptionSpecError as exc:
                 log.error("config subscription %s cannot be used: %s", name, exc)
                 continue
+            settings = self.engine.settings
+            problem = destination_config_problem(spec.destination, settings.storage_accounts, settings.function_apps)
+            if problem is not None:
+                log.error("config subscription %s cannot be used: %s", name, problem)
+                continue
             known = stored.get(name)
             if known and known.spec == spec_to_storage_dict(spec) and known.provisioning_state == SUCCEEDED:
                 continue
