@@ -235,3 +235,39 @@ def test_config_check_names_a_subscription_whose_storage_account_is_missing(tmp_
             f'[storage_accounts.devstoreaccount1]\nqueue_endpoint = "http://127.0.0.1:10001/x"\nkey = "{AZURITE_KEY}"\n'
         )
     assert check_config(config)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("status", "webhook_retries", "resource_retries"),
+    [
+        (400, False, False),
+        (401, False, True),
+        (403, False, False),
+        (413, False, False),
+        (404, True, True),
+        (500, True, True),
+    ],
+)
+def test_azure_resource_destinations_retry_a_401_that_ends_a_webhook_delivery(
+    status: int, webhook_retries: bool, resource_retries: bool
+) -> None:
+    # delivery-and-retry, "Retry schedule": Azure resources 400, 413, 403; webhooks also 401.
+    from smsgrid.delivery.outcomes import classify
+    from smsgrid.delivery.retry import RetryAt, RetryPolicy, decide_after_attempt
+
+    def retries(azure_resource: bool) -> bool:
+        decision = decide_after_attempt(
+            attempt=1,
+            status=status,
+            outcome=classify(status, None),
+            published_at=0.0,
+            now=1.0,
+            policy=RetryPolicy(),
+            time_scale=1.0,
+            jitter=0.0,
+            azure_resource=azure_resource,
+        )
+        return isinstance(decision, RetryAt)
+
+    assert retries(False) is webhook_retries
+    assert retries(True) is resource_retries

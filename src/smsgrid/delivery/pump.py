@@ -44,6 +44,7 @@ from smsgrid.delivery.subscription_spec import (
     AzureFunctionDestination,
     StorageQueueDestination,
     SubscriptionSpec,
+    WebhookDestination,
     storage_account_of,
 )
 from smsgrid.delivery.transport import HttpResult
@@ -268,6 +269,7 @@ class Pump:
                 policy=spec.retry_policy,
                 time_scale=clock.time_scale,
                 jitter=self._random.uniform(-1.0, 1.0),
+                azure_resource=not isinstance(spec.destination, WebhookDestination),
             )
             if isinstance(decision, Delivered):
                 self._delivered_counter.inc()
