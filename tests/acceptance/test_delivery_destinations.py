@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from azure.core.messaging import CloudEvent
 from azure.eventgrid import EventGridEvent, SystemEventNames
@@ -311,3 +312,23 @@ def test_a_storage_queue_subscription_from_the_config_file(server: SmsgridProces
     event = EventGridEvent.from_dict(json.loads(base64.b64decode(message.content)))
     assert isinstance(event.data, dict)
     assert event.data["messageId"] == message_id
+
+
+def test_the_ui_lists_queue_and_function_subscriptions(server: SmsgridProcess) -> None:
+    put_subscription(server, "ui-queue", {"destination": queue_destination("ui-queue")})
+    put_subscription(
+        server,
+        "ui-function",
+        {"destination": {"endpointType": "AzureFunction", "properties": {"resourceId": FUNCTION_ID}}},
+    )
+    with server.admin() as admin:
+        made = admin.post("/admin/login-tokens")
+    assert made.status_code == 201, made.text
+    with httpx.Client(base_url=server.base_url, follow_redirects=True, timeout=30) as browser:
+        assert browser.get(made.json()["path"]).status_code == 200
+        for path in ("/", "/subscriptions", "/subscriptions/ui-queue/edit", "/subscriptions/ui-function/edit"):
+            page = browser.get(path)
+            assert page.status_code == 200, (path, page.text[-2000:])
+        listing = browser.get("/subscriptions").text
+    assert "StorageQueue: ui-queue" in listing
+    assert f"AzureFunction: {FUNCTION_ID}" in listing

@@ -271,3 +271,11 @@ def test_azure_resource_destinations_retry_a_401_that_ends_a_webhook_delivery(
 
     assert retries(False) is webhook_retries
     assert retries(True) is resource_retries
+
+
+def test_the_ui_form_does_not_turn_a_queue_subscription_into_a_broken_webhook() -> None:
+    from smsgrid.ui.forms import FormError, subscription_properties
+
+    stored = queue_body(queueName="sms-events")
+    with pytest.raises(FormError, match="StorageQueue"):
+        subscription_properties({"endpoint_url": ["http://127.0.0.1:9000/events"]}, stored)
