@@ -279,3 +279,41 @@ def test_the_ui_form_does_not_turn_a_queue_subscription_into_a_broken_webhook() 
     stored = queue_body(queueName="sms-events")
     with pytest.raises(FormError, match="StorageQueue"):
         subscription_properties({"endpoint_url": ["http://127.0.0.1:9000/events"]}, stored)
+
+
+NAME = st.from_regex(r"[a-z0-9]([a-z0-9-]{1,20}[a-z0-9])", fullmatch=True)
+
+
+@given(
+    method=st.sampled_from(["POST", "PUT"]),
+    path=st.lists(NAME, min_size=1, max_size=4),
+    query=st.dictionaries(st.sampled_from(["messagettl", "visibilitytimeout", "timeout", "comp"]), NAME, max_size=3),
+    length=st.integers(0, 70_000),
+    extra=st.dictionaries(st.sampled_from(["x-ms-blob-type", "x-ms-client-request-id", "x-ms-meta-a"]), NAME),
+)
+def test_shared_key_signatures_match_the_official_storage_sdk(
+    method: str, path: list[str], query: dict[str, str], length: int, extra: dict[str, str]
+) -> None:
+    # The SDK's own signer (azure-storage-queue's SharedKeyCredentialPolicy, a private class) is the reference.
+    from azure.core.pipeline import PipelineContext, PipelineRequest
+    from azure.core.pipeline.transport import HttpRequest
+    from azure.storage.queue._shared.authentication import SharedKeyCredentialPolicy
+
+    from smsgrid.delivery.destinations.storage import shared_key_signature
+
+    url = "http://127.0.0.1:10001/devstoreaccount1/" + "/".join(path)
+    if query:
+        url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    headers = {
+        "x-ms-date": "Wed, 02 Dec 2026 05:00:00 GMT",
+        "x-ms-version": "2021-12-02",
+        "Content-Type": "application/json",
+        "Content-Length": str(length),
+        **extra,
+    }
+    request = HttpRequest(method, url, headers=dict(headers))
+    policy: Any = SharedKeyCredentialPolicy  # untyped in the SDK
+    policy("devstoreaccount1", AZURITE_KEY).on_request(PipelineRequest(request, PipelineContext(None)))
+    assert (
+        shared_key_signature("devstoreaccount1", AZURITE_KEY, method, url, headers) == request.headers["Authorization"]
+    )
