@@ -122,6 +122,13 @@ def test_an_azure_function_destination_parses_and_reads_back_in_azures_shape() -
             "destination.properties.maxEventsPerBatch",
         ),
         ({"destination": {"endpointType": "ServiceBusQueue", "properties": {}}}, "destination.endpointType"),
+        (
+            {
+                **queue_body(queueName="q-1"),
+                "standardWebhooks": {"secret": "whsec_" + base64.b64encode(bytes(32)).decode()},
+            },
+            "standardWebhooks",
+        ),
     ],
 )
 def test_bad_destination_properties_name_the_field(body: dict[str, Any], path: str) -> None:

@@ -850,6 +850,11 @@ def parse_subscription_spec(name: str, body: object, *, strict: bool = True) -> 
         ),
         standard_webhooks=_parse_standard_webhooks(props.get("standardWebhooks"), _join(base, "standardWebhooks"), p),
     )
+    if spec.standard_webhooks is not None and not isinstance(spec.destination, WebhookDestination):
+        p.add(
+            _join(base, "standardWebhooks"),
+            "signs webhook deliveries only; remove it for a StorageQueue or AzureFunction destination",
+        )
     if p.found:
         raise SubscriptionSpecError(f"Event subscription {name!r} cannot be used", p.found)
     return spec
