@@ -135,6 +135,26 @@ class EntraSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageAccount:
+    """`[storage_accounts.NAME]`: where a storage account named by a resource id lives (e.g. Azurite) and its
+    Shared Key; used by StorageQueue destinations and StorageBlob dead letters (docs/destinations.md)."""
+
+    name: str
+    key: str = field(repr=False)  # never shown back
+    queue_endpoint: str | None = None
+    blob_endpoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionApp:
+    """`[function_apps.NAME]`: the Functions host of the site named by an AzureFunction resource id."""
+
+    name: str
+    endpoint: str
+    key: str | None = field(default=None, repr=False)  # sent as x-functions-key, never shown back
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     resource: ResourceSettings = field(default_factory=ResourceSettings)
     carrier: CarrierSettings = field(default_factory=CarrierSettings)
@@ -143,6 +163,8 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     entra: EntraSettings = field(default_factory=EntraSettings)
+    storage_accounts: Mapping[str, StorageAccount] = field(default_factory=dict)
+    function_apps: Mapping[str, FunctionApp] = field(default_factory=dict)
     # Raw subscription bodies from the config file; validated by the delivery subsystem at start.
     subscriptions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     data_dir: Path = Path(".smsgrid")
@@ -409,6 +431,78 @@ def _entra(raw: Mapping[str, Any], access_key: str, problems: list[Problem]) -> 
     return EntraSettings(tenant_id=tenant, applications=tuple(apps))
 
 
+def _endpoint(value: Any, path: str, example: str, problems: list[Problem]) -> str | None:
+    from urllib.parse import urlsplit
+
+    if value is None:
+        return None
+    if isinstance(value, str) and urlsplit(value).scheme in ("http", "https") and urlsplit(value).hostname:
+        return value.rstrip("/")
+    problems.append(Problem(path, f"must be an http:// or https:// URL such as {example}"))
+    return None
+
+
+def _storage_accounts(raw: Mapping[str, Any], problems: list[Problem]) -> dict[str, StorageAccount]:
+    accounts: dict[str, StorageAccount] = {}
+    for name, table in raw.items():
+        path = f"storage_accounts.{name}"
+        if not isinstance(table, dict):
+            problems.append(Problem(path, "must be a table with queue_endpoint, blob_endpoint and key"))
+            continue
+        problems.extend(
+            Problem(f"{path}.{key}", "unknown key; expected queue_endpoint, blob_endpoint or key")
+            for key in sorted(set(table) - {"queue_endpoint", "blob_endpoint", "key"})
+        )
+        queue = _endpoint(
+            table.get("queue_endpoint"), f"{path}.queue_endpoint", f"http://127.0.0.1:10001/{name}", problems
+        )
+        blob = _endpoint(
+            table.get("blob_endpoint"), f"{path}.blob_endpoint", f"http://127.0.0.1:10000/{name}", problems
+        )
+        key = table.get("key")
+        valid_key = False
+        if isinstance(key, str):
+            try:
+                valid_key = bool(base64.b64decode(key, validate=True))
+            except (binascii.Error, ValueError):
+                valid_key = False
+        if not valid_key:
+            # The key itself is never echoed, not even in a configuration problem.
+            problems.append(Problem(f"{path}.key", "must be the account's base64 Shared Key (Azurite's is well known)"))
+            continue
+        if queue is None and blob is None:
+            problems.append(Problem(path, "needs queue_endpoint, blob_endpoint or both"))
+            continue
+        accounts[name] = StorageAccount(name=name, key=str(key), queue_endpoint=queue, blob_endpoint=blob)
+    return accounts
+
+
+def _function_apps(raw: Mapping[str, Any], problems: list[Problem]) -> dict[str, FunctionApp]:
+    apps: dict[str, FunctionApp] = {}
+    for name, table in raw.items():
+        path = f"function_apps.{name}"
+        if not isinstance(table, dict):
+            problems.append(Problem(path, 'must be a table with endpoint (e.g. "http://127.0.0.1:7071") and key'))
+            continue
+        problems.extend(
+            Problem(f"{path}.{key}", "unknown key; expected endpoint or key")
+            for key in sorted(set(table) - {"endpoint", "key"})
+        )
+        endpoint = _endpoint(table.get("endpoint"), f"{path}.endpoint", "http://127.0.0.1:7071", problems)
+        if endpoint is None:
+            if "endpoint" not in table:
+                problems.append(
+                    Problem(f"{path}.endpoint", "is required: the Functions host, e.g. http://127.0.0.1:7071")
+                )
+            continue
+        key = table.get("key")
+        if key is not None and (not isinstance(key, str) or not key):
+            problems.append(Problem(f"{path}.key", "must be a non-empty string (sent as x-functions-key)"))
+            continue
+        apps[name.casefold()] = FunctionApp(name=name, endpoint=endpoint, key=key)
+    return apps
+
+
 def load_settings(
     config_file: Path | None = None,
     *,
@@ -428,7 +522,18 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("configuration", [Problem(str(config_file), f"not valid TOML: {exc}")]) from exc
     problems: list[Problem] = []
-    known = ("resource", "carrier", "throttling", "delivery", "store", "server", "entra", "subscriptions")
+    known = (
+        "resource",
+        "carrier",
+        "throttling",
+        "delivery",
+        "store",
+        "server",
+        "entra",
+        "storage_accounts",
+        "function_apps",
+        "subscriptions",
+    )
     unknown = set(raw) - set(known)
     problems.extend(
         Problem(key, f"unknown section; expected {', '.join(known[:-1])} or {known[-1]}") for key in unknown
@@ -448,6 +553,8 @@ def load_settings(
     store = _store(_table(raw, "store", problems), problems)
     server = _server(_table(raw, "server", problems), problems)
     entra = _entra(_table(raw, "entra", problems), resource.access_key, problems)
+    storage_accounts = _storage_accounts(_table(raw, "storage_accounts", problems), problems)
+    function_apps = _function_apps(_table(raw, "function_apps", problems), problems)
     subscriptions = _table(raw, "subscriptions", problems)
     scale = 1.0 if time_scale is None else time_scale
     if not scale > 0:
@@ -462,6 +569,8 @@ def load_settings(
         store=store,
         server=server,
         entra=entra,
+        storage_accounts=storage_accounts,
+        function_apps=function_apps,
         subscriptions={k: v for k, v in subscriptions.items() if isinstance(v, dict)},
         data_dir=data_dir or Path(env.get("SMSGRID_DATA_DIR", ".smsgrid")),
         db_url=db_url or env.get("SMSGRID_DB") or None,

@@ -290,7 +290,7 @@ def test_destination_is_required() -> None:
     ("destination", "path", "words"),
     [
         ({"properties": {"endpointUrl": URL}}, "destination.endpointType", "is required"),
-        ({"endpointType": "EventHub", "properties": {"endpointUrl": URL}}, "destination.endpointType", "only"),
+        ({"endpointType": "EventHub", "properties": {"endpointUrl": URL}}, "destination.endpointType", "not supported"),
         ({"endpointType": "WebHook"}, "destination.properties", "is required"),
         ({"endpointType": "WebHook", "properties": []}, "destination.properties", "JSON object"),
         ({"endpointType": "WebHook", "properties": {}}, "destination.properties.endpointUrl", "is required"),

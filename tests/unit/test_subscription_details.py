@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from smsgrid.config import EntraSettings
 from smsgrid.delivery.subscription_spec import (
+    WebhookDestination,
     format_expiration,
     parse_expiration,
     parse_subscription_spec,
@@ -47,6 +48,7 @@ def test_entra_properties_are_echoed_and_round_trip() -> None:
         "my-app",
         body(azureActiveDirectoryTenantId=TENANT.upper(), azureActiveDirectoryApplicationIdOrUri=APP_URI),
     )
+    assert isinstance(spec.destination, WebhookDestination)
     assert spec.destination.azure_active_directory_tenant_id == TENANT  # canonical lower-case GUID
     assert spec.destination.entra_protected
     shown = spec_to_public_dict(spec)["properties"]["destination"]["properties"]
@@ -60,6 +62,7 @@ def test_an_application_id_guid_is_accepted() -> None:
     spec = parse_subscription_spec(
         "my-app", body(azureActiveDirectoryTenantId=TENANT, azureActiveDirectoryApplicationIdOrUri=app_id.upper())
     )
+    assert isinstance(spec.destination, WebhookDestination)
     assert spec.destination.azure_active_directory_application_id_or_uri == app_id
 
 

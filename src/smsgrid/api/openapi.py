@@ -249,10 +249,16 @@ def _schemas() -> dict[str, Schema]:
                 "properties": {"type": "object", "description": "The same properties, wrapped (as ARM sends)."},
                 "destination": _obj(
                     {
-                        "endpointType": {"type": "string", "enum": ["WebHook"]},
+                        "endpointType": {"type": "string", "enum": ["WebHook", "StorageQueue", "AzureFunction"]},
+                        # WebHook: endpointUrl (required) and batching; StorageQueue: resourceId, queueName,
+                        # queueMessageTimeToLiveInSeconds; AzureFunction: resourceId and batching
+                        # (docs/destinations.md).
                         "properties": _obj(
                             {
                                 "endpointUrl": {"type": "string", "format": "uri"},
+                                "resourceId": STRING,
+                                "queueName": STRING,
+                                "queueMessageTimeToLiveInSeconds": INTEGER,
                                 "maxEventsPerBatch": {"type": "integer", "minimum": 1, "maximum": 5000},
                                 "preferredBatchSizeInKilobytes": {"type": "integer", "minimum": 1, "maximum": 1024},
                                 "deliveryAttributeMappings": {
@@ -262,7 +268,6 @@ def _schemas() -> dict[str, Schema]:
                                 },
                                 **ENTRA_DESTINATION,
                             },
-                            ["endpointUrl"],
                         ),
                     },
                     ["endpointType", "properties"],
@@ -305,6 +310,9 @@ def _schemas() -> dict[str, Schema]:
                                     {
                                         "endpointUrl": _nullable(STRING),
                                         "endpointBaseUrl": STRING,
+                                        "resourceId": STRING,
+                                        "queueName": STRING,
+                                        "queueMessageTimeToLiveInSeconds": _nullable(INTEGER),
                                         "maxEventsPerBatch": INTEGER,
                                         "preferredBatchSizeInKilobytes": INTEGER,
                                         "deliveryAttributeMappings": {"type": "array", "items": {"type": "object"}},

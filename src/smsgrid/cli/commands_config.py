@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from smsgrid.cli.options import EXIT_USAGE, JsonOption, out, print_json
 from smsgrid.config import Settings, load_settings
+from smsgrid.delivery.destinations.send import destination_config_problem
 from smsgrid.delivery.subscription_spec import parse_subscription_spec
 from smsgrid.errors import ConfigError, Problem, SubscriptionSpecError
 
@@ -36,9 +37,14 @@ def check_config(path: Path) -> tuple[Settings | None, list[Problem]]:
                 problems.append(Problem(base, "must be a table: [subscriptions.NAME] with destination = {...}"))
                 continue
             try:
-                parse_subscription_spec(name, body)
+                spec = parse_subscription_spec(name, body)
             except SubscriptionSpecError as exc:
                 problems.extend(Problem(f"{base}.{p.path}" if p.path else base, p.reason) for p in exc.problems)
+                continue
+            if settings is not None:
+                where = destination_config_problem(spec.destination, settings.storage_accounts, settings.function_apps)
+                if where is not None:
+                    problems.append(Problem(f"{base}.destination", where))
     return settings, problems
 
 

@@ -46,18 +46,14 @@ def dead_letter_document(
     return {**item, **fields}
 
 
-def blob_path(root: Path, container: str, subscription: str, at: float) -> Path:
+def blob_name(subscription: str, at: float) -> str:
+    """`{SUB-NAME-UPPER}/{YYYY}/{M}/{D}/{H}/{guid}.json`, the name Event Grid gives a dead-letter blob."""
     moment = datetime.fromtimestamp(at, UTC)
-    return (
-        root
-        / container
-        / subscription.upper()
-        / f"{moment.year}"
-        / f"{moment.month}"
-        / f"{moment.day}"
-        / f"{moment.hour}"
-        / f"{uuid.uuid4()}.json"
-    )
+    return f"{subscription.upper()}/{moment.year}/{moment.month}/{moment.day}/{moment.hour}/{uuid.uuid4()}.json"
+
+
+def blob_path(root: Path, container: str, subscription: str, at: float) -> Path:
+    return root / container / blob_name(subscription, at)
 
 
 def write_blob(path: Path, documents: list[dict[str, Any]]) -> None:

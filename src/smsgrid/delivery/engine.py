@@ -11,7 +11,7 @@ from smsgrid.config import Settings
 from smsgrid.delivery.pump import Pump
 from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.retry import EndpointHealth
-from smsgrid.delivery.subscription_spec import SubscriptionSpec
+from smsgrid.delivery.subscription_spec import SubscriptionSpec, WebhookDestination
 from smsgrid.delivery.transport import HttpTransport
 from smsgrid.entra.webhooks import WebhookTokens
 from smsgrid.metrics import Metrics
@@ -80,8 +80,11 @@ class DeliveryEngine:
 
     async def authorization_for(self, spec: SubscriptionSpec) -> str | None:
         """The `Authorization` value of an Entra-protected destination (a cached token), else None."""
-        audience = spec.destination.azure_active_directory_application_id_or_uri
-        if audience is None or self.webhook_tokens is None:
+        destination = spec.destination
+        if not isinstance(destination, WebhookDestination) or self.webhook_tokens is None:
+            return None
+        audience = destination.azure_active_directory_application_id_or_uri
+        if audience is None:
             return None
         return await self.webhook_tokens.bearer(audience)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import orjson
 
 from smsgrid.delivery.registry import AWAITING_MANUAL_ACTION, FAILED, SUCCEEDED
-from smsgrid.delivery.subscription_spec import EventDeliverySchema, SubscriptionSpec
+from smsgrid.delivery.subscription_spec import EventDeliverySchema, SubscriptionSpec, WebhookDestination
 from smsgrid.delivery.transport import HttpResult, HttpTransport
 from smsgrid.events.timestamps import Timestamp
 
@@ -78,6 +78,10 @@ async def run_handshake(
 ) -> tuple[str, str | None]:
     """`authorization`: the Entra bearer of a protected destination; Event Grid presents it on the handshake too
     (secure-webhook-delivery), so a receiver that checks every request can answer the validation."""
+    if not isinstance(spec.destination, WebhookDestination):
+        # No handshake for queues and functions: Azure validates those destinations itself (Event Grid,
+        # "Webhook event delivery": validation applies to webhooks only).
+        return SUCCEEDED, None
     url = spec.destination.endpoint_url
     auth = {"Authorization": authorization} if authorization is not None else {}
     if spec.event_delivery_schema is EventDeliverySchema.CLOUD_EVENTS_V1_0:

@@ -19,13 +19,16 @@ import random
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from prometheus_client import Counter
 
+from smsgrid.config import StorageAccount
 from smsgrid.delivery.batching import plan_batches
-from smsgrid.delivery.deadletter_files import blob_path, dead_letter_document, write_blob
+from smsgrid.delivery.deadletter_files import blob_name, blob_path, dead_letter_document, write_blob
+from smsgrid.delivery.destinations.send import send_to_function, send_to_storage_queue
+from smsgrid.delivery.destinations.storage import put_blob
 from smsgrid.delivery.handshake import CLOUD_EVENTS_ORIGIN
 from smsgrid.delivery.outcomes import DeliveryOutcome, classify, is_success
 from smsgrid.delivery.retry import (
@@ -37,7 +40,14 @@ from smsgrid.delivery.retry import (
     check_before_attempt,
     decide_after_attempt,
 )
-from smsgrid.delivery.subscription_spec import SubscriptionSpec
+from smsgrid.delivery.subscription_spec import (
+    AzureFunctionDestination,
+    StorageQueueDestination,
+    SubscriptionSpec,
+    WebhookDestination,
+    storage_account_of,
+)
+from smsgrid.delivery.transport import HttpResult
 from smsgrid.delivery.wire import build_body, build_headers, standard_webhooks_headers, standard_webhooks_message_id
 from smsgrid.errors import StoreUnavailableError
 from smsgrid.store.outage_log import OutageLog
@@ -216,24 +226,7 @@ class Pump:
             # due just before the batch that failed, so every event gets its turn at the next probe.
             until = self.health.probation_until - PROBE_ORDER_SECONDS
             return out + [_Finished(d, DeliveryResult(d.delivery_id, None, "pending", retry_at=until)) for d in batch]
-        first = orjson.loads(batch[0].item)
-        body, content_type = build_body(spec, [d.item for d in batch])
-        headers = build_headers(
-            spec,
-            first_item=first,
-            delivery_count=batch[0].attempts + 1,
-            content_type=content_type,
-            origin=CLOUD_EVENTS_ORIGIN,
-            authorization=await engine.authorization_for(spec),
-        )
-        if spec.standard_webhooks is not None:
-            message_id = standard_webhooks_message_id(spec.name, [d.event_seq for d in batch])
-            headers.update(
-                standard_webhooks_headers(spec.standard_webhooks, message_id=message_id, timestamp=int(now), body=body)
-            )
-        result = await engine.transport.request(
-            "POST", spec.destination.endpoint_url, body=body, headers=headers, keep_body=0
-        )
+        result = await self._attempt(batch, now)
         finished = clock.now()
         outcome = classify(result.status, result.error)
         success = result.error is None and is_success(result.status)
@@ -276,6 +269,7 @@ class Pump:
                 policy=spec.retry_policy,
                 time_scale=clock.time_scale,
                 jitter=self._random.uniform(-1.0, 1.0),
+                azure_resource=not isinstance(spec.destination, WebhookDestination),
             )
             if isinstance(decision, Delivered):
                 self._delivered_counter.inc()
@@ -288,6 +282,36 @@ class Pump:
             else:
                 out.append(self._dead(d, decision.reason, attempt))
         return out
+
+    async def _attempt(self, batch: list[ClaimedDelivery], now: float) -> HttpResult:
+        """One request for *batch* to the subscription's destination; its answer decides what happens next."""
+        engine, spec = self.engine, self.spec
+        destination = spec.destination
+        items = [d.item for d in batch]
+        if isinstance(destination, StorageQueueDestination):
+            return await send_to_storage_queue(
+                engine.transport, spec, destination, engine.settings.storage_accounts, items
+            )
+        if isinstance(destination, AzureFunctionDestination):
+            return await send_to_function(
+                engine.transport, spec, destination, engine.settings.function_apps, items, batch[0].attempts + 1
+            )
+        first = orjson.loads(batch[0].item)
+        body, content_type = build_body(spec, [d.item for d in batch])
+        headers = build_headers(
+            spec,
+            first_item=first,
+            delivery_count=batch[0].attempts + 1,
+            content_type=content_type,
+            origin=CLOUD_EVENTS_ORIGIN,
+            authorization=await engine.authorization_for(spec),
+        )
+        if spec.standard_webhooks is not None:
+            message_id = standard_webhooks_message_id(spec.name, [d.event_seq for d in batch])
+            headers.update(
+                standard_webhooks_headers(spec.standard_webhooks, message_id=message_id, timestamp=int(now), body=body)
+            )
+        return await engine.transport.request("POST", destination.endpoint_url, body=body, headers=headers, keep_body=0)
 
     def _dead(self, delivery: ClaimedDelivery, reason: str, attempt: AttemptRecord | None) -> _Finished:
         self.engine.metrics.dead_lettered.labels(self.spec.name, str(reason)).inc()
@@ -336,12 +360,12 @@ class Pump:
         earlier = await self.engine.store.last_attempts(without_attempt) if without_attempt else {}
         spec = self.spec
         root = self.engine.deadletter_root
-
-        def write() -> None:
-            for f in dead:
-                d, r = f.delivery, f.result
-                last = r.attempt or earlier.get(d.delivery_id)
-                document = dead_letter_document(
+        documents: list[dict[str, Any]] = []
+        for f in dead:
+            d, r = f.delivery, f.result
+            last = r.attempt or earlier.get(d.delivery_id)
+            documents.append(
+                dead_letter_document(
                     orjson.loads(d.item),
                     schema=spec.event_delivery_schema,
                     reason=r.dead_letter_reason or "",
@@ -351,6 +375,38 @@ class Pump:
                     publish_time=d.published_at,
                     last_attempt_time=last.at if last else None,
                 )
+            )
+        account = self.engine.settings.storage_accounts.get(storage_account_of(destination.resource_id) or "")
+        if account is not None and account.blob_endpoint is not None:
+            # The resourceId names a configured account: blobs there, as Event Grid writes them. Whatever the
+            # account refuses is written to the files instead, so no dead letter is lost (docs/destinations.md).
+            documents = await self._put_dead_letter_blobs(account, destination.blob_container_name, documents, now)
+            if not documents:
+                return
+
+        def write() -> None:
+            for document in documents:
                 write_blob(blob_path(root, destination.blob_container_name, spec.name, now), [document])
 
         await asyncio.to_thread(write)
+
+    async def _put_dead_letter_blobs(
+        self, account: StorageAccount, container: str, documents: list[dict[str, Any]], now: float
+    ) -> list[dict[str, Any]]:
+        """Each document as its own blob; returns those that could not be stored."""
+        refused: list[dict[str, Any]] = []
+        for document in documents:
+            name = blob_name(self.spec.name, now)
+            result = await put_blob(self.engine.transport, account, container, name, orjson.dumps([document]))
+            if result.error is None and is_success(result.status):
+                continue
+            log.warning(
+                "dead letter for %s could not be written to blob container %s of %s (%s); it is written under "
+                "the data dir instead",
+                self.spec.name,
+                container,
+                account.name,
+                result.error_text or f"HTTP {result.status}: {result.body[:200]!r}",
+            )
+            refused.append(document)
+        return refused

@@ -45,6 +45,10 @@ NO_RETRY_STATUS_REASONS: dict[int, DeadLetterReason] = {
     403: DeadLetterReason.HTTP_FORBIDDEN,
     413: DeadLetterReason.HTTP_REQUEST_ENTITY_TOO_LARGE,
 }
+# For Azure-resource destinations (Storage queue, Function) the same table leaves out 401: it is retried.
+RESOURCE_NO_RETRY_STATUS_REASONS: dict[int, DeadLetterReason] = {
+    status: reason for status, reason in NO_RETRY_STATUS_REASONS.items() if status != 401
+}
 
 PROBATION_AFTER_FAILURES = 10
 PROBATION_BASE_SECONDS = 30.0
@@ -138,8 +142,12 @@ def decide_after_attempt(
     policy: RetryPolicy,
     time_scale: float,
     jitter: float,
+    azure_resource: bool = False,
 ) -> Decision:
     """What to do after attempt number *attempt* (1-based) ended with *status* / *outcome* at *now*.
+
+    *azure_resource* is true for a Storage queue or Function destination, whose no-retry codes differ from a
+    webhook's (delivery-and-retry, "Retry schedule").
 
     The TTL is deliberately not looked at here: it is checked when the retry comes due
     (:func:`check_before_attempt`), as Event Grid does. ``published_at`` is accepted so callers pass one
@@ -150,8 +158,9 @@ def decide_after_attempt(
         raise ValueError(f"attempt numbers start at 1, not {attempt}")
     if outcome is DeliveryOutcome.SUCCEEDED:
         return Delivered()
-    if status is not None and status in NO_RETRY_STATUS_REASONS:
-        return DeadLetter(NO_RETRY_STATUS_REASONS[status])
+    no_retry = RESOURCE_NO_RETRY_STATUS_REASONS if azure_resource else NO_RETRY_STATUS_REASONS
+    if status is not None and status in no_retry:
+        return DeadLetter(no_retry[status])
     if attempt >= policy.max_delivery_attempts:
         return DeadLetter(DeadLetterReason.MAX_DELIVERY_ATTEMPTS_EXCEEDED)
     return RetryAt(now + retry_delay_seconds(attempt, status, jitter) * time_scale)

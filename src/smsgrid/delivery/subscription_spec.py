@@ -87,7 +87,12 @@ MAX_HEADER_VALUE_BYTES = 4096
 MIN_EVENTS_PER_BATCH, MAX_EVENTS_PER_BATCH, DEFAULT_EVENTS_PER_BATCH = 1, 5000, 1
 MIN_BATCH_KB, MAX_BATCH_KB, DEFAULT_BATCH_KB = 1, 1024, 64
 WEBHOOK = "WebHook"
+STORAGE_QUEUE = "StorageQueue"
+AZURE_FUNCTION = "AzureFunction"
 STORAGE_BLOB = "StorageBlob"
+# queueMessageTimeToLiveInSeconds: -1 (never expires) or a positive number of seconds (ARM 2025-02-15,
+# StorageQueueEventSubscriptionDestinationProperties; Queue REST "Put Message", messagettl).
+MAX_QUEUE_MESSAGE_TTL_SECONDS = 2_147_483_647
 STANDARD_WEBHOOKS_SECRET_PREFIX = "whsec_"
 # The Standard Webhooks spec asks for signing secrets of 24 to 64 random bytes.
 MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64
@@ -102,6 +107,18 @@ _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 # Azure blob container names: 3-63 of a-z, 0-9 and single hyphens, starting and ending with a letter or digit.
 # The name also becomes a folder under the data dir, which these rules keep safe (no "/", no "..").
 _CONTAINER_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+# Queue names follow the same rules as container names (Queue REST, "Naming queues and metadata").
+_QUEUE_NAME = _CONTAINER_NAME
+# ARM resource ids of the two resources these destinations name; provider segments are case-insensitive.
+_STORAGE_ACCOUNT_ID = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/([a-z0-9]{3,24})",
+    re.IGNORECASE,
+)
+_FUNCTION_ID = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Web/sites/([A-Za-z0-9-]{2,60})"
+    r"/functions/([A-Za-z][A-Za-z0-9_-]{0,127})",
+    re.IGNORECASE,
+)
 
 
 class EventDeliverySchema(StrEnum):
@@ -153,6 +170,42 @@ class WebhookDestination:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageQueueDestination:
+    """``StorageQueue``: one queue message per event, never batched (Event Grid, "Storage queue as a handler")."""
+
+    resource_id: str
+    account: str  # the storage account named by resource_id, looked up in [storage_accounts]
+    queue_name: str
+    queue_message_time_to_live_seconds: int | None = None
+    max_events_per_batch: int = 1
+    preferred_batch_size_in_kilobytes: int = DEFAULT_BATCH_KB
+    delivery_attribute_mappings: tuple[DeliveryAttributeMapping, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AzureFunctionDestination:
+    """``AzureFunction``: POSTed to the Functions host's Event Grid trigger URL, like a webhook without handshake."""
+
+    resource_id: str
+    function_app: str  # the site named by resource_id, looked up in [function_apps]
+    function_name: str
+    max_events_per_batch: int = DEFAULT_EVENTS_PER_BATCH
+    preferred_batch_size_in_kilobytes: int = DEFAULT_BATCH_KB
+    delivery_attribute_mappings: tuple[DeliveryAttributeMapping, ...] = ()
+
+
+Destination: TypeAlias = WebhookDestination | StorageQueueDestination | AzureFunctionDestination
+
+
+def storage_account_of(resource_id: str | None) -> str | None:
+    """The account name in a ``Microsoft.Storage/storageAccounts/{account}`` resource id, or None."""
+    if resource_id is None:
+        return None
+    match = _STORAGE_ACCOUNT_ID.fullmatch(resource_id)
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetterDestination:
     """Azure's StorageBlob dead-letter destination; smsgrid writes the container as a data-dir folder."""
 
@@ -170,7 +223,7 @@ class StandardWebhooksSigning:
 @dataclass(frozen=True, slots=True)
 class SubscriptionSpec:
     name: str
-    destination: WebhookDestination
+    destination: Destination
     filter: SubscriptionFilter = field(default_factory=SubscriptionFilter)
     event_delivery_schema: EventDeliverySchema = EventDeliverySchema.EVENT_GRID
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
@@ -416,19 +469,106 @@ def _parse_mappings(raw: object, path: str, p: _Problems) -> tuple[DeliveryAttri
     return tuple(mappings)
 
 
-def _parse_destination(raw: object, path: str, p: _Problems) -> WebhookDestination:
+def _parse_destination(raw: object, path: str, p: _Problems) -> Destination:
     example = '{"endpointType": "WebHook", "properties": {"endpointUrl": "http://127.0.0.1:9000/events"}}'
     obj = _object(raw, path, p, required=True, example=example)
     if obj is None:
         return WebhookDestination(endpoint_url="")
     endpoint_type = obj.get("endpointType")
+    kinds = (WEBHOOK, STORAGE_QUEUE, AZURE_FUNCTION)
+    choices = ", ".join(f'"{kind}"' for kind in kinds)
+    kind = next((k for k in kinds if isinstance(endpoint_type, str) and endpoint_type.casefold() == k.casefold()), None)
     if endpoint_type is None:
-        p.add(_join(path, "endpointType"), f'is required; smsgrid delivers to "{WEBHOOK}" endpoints')
-    elif not isinstance(endpoint_type, str) or endpoint_type.casefold() != WEBHOOK.casefold():
+        p.add(_join(path, "endpointType"), f"is required; smsgrid delivers to {choices}")
+    elif kind is None:
+        p.add(_join(path, "endpointType"), f"{endpoint_type!r} is not supported; smsgrid delivers to {choices}")
+    if kind == STORAGE_QUEUE:
+        return _parse_storage_queue(obj, path, p)
+    if kind == AZURE_FUNCTION:
+        return _parse_azure_function(obj, path, p)
+    return _parse_webhook(obj, path, p)
+
+
+def _parse_storage_queue(obj: Mapping[str, Any], path: str, p: _Problems) -> StorageQueueDestination:
+    example = (
+        '{"resourceId": "/subscriptions/…/resourceGroups/…/providers/Microsoft.Storage/storageAccounts/'
+        'devstoreaccount1", "queueName": "sms-events"}'
+    )
+    props_path = _join(path, "properties")
+    props = _object(obj.get("properties"), props_path, p, required=True, example=example)
+    if props is None:
+        return StorageQueueDestination(resource_id="", account="", queue_name="")
+    resource_id = _str(props, "resourceId", props_path, p, required="the storage account's resource id") or ""
+    account = storage_account_of(resource_id) if resource_id else None
+    if resource_id and account is None:
         p.add(
-            _join(path, "endpointType"),
-            f'{endpoint_type!r} is not supported; smsgrid delivers only to "{WEBHOOK}"',
+            _join(props_path, "resourceId"),
+            "must be a storage account's resource id, /subscriptions/{id}/resourceGroups/{group}/providers/"
+            "Microsoft.Storage/storageAccounts/{account} (3-24 lowercase letters and digits)",
         )
+    queue = _str(props, "queueName", props_path, p, required="the queue to write events to") or ""
+    if queue and not _QUEUE_NAME.fullmatch(queue):
+        p.add(
+            _join(props_path, "queueName"),
+            f"{queue!r} is not a queue name: use 3-63 lowercase letters, digits and single hyphens, starting and "
+            "ending with a letter or digit",
+        )
+    ttl_raw = props.get("queueMessageTimeToLiveInSeconds")
+    ttl: int | None = None
+    if ttl_raw is not None:
+        if (
+            isinstance(ttl_raw, bool)
+            or not isinstance(ttl_raw, int)
+            or not (ttl_raw == -1 or 1 <= ttl_raw <= MAX_QUEUE_MESSAGE_TTL_SECONDS)
+        ):
+            p.add(
+                _join(props_path, "queueMessageTimeToLiveInSeconds"),
+                f"must be -1 (never expires) or a positive whole number of seconds, not {ttl_raw!r}",
+            )
+        else:
+            ttl = ttl_raw
+    return StorageQueueDestination(
+        resource_id=resource_id, account=account or "", queue_name=queue, queue_message_time_to_live_seconds=ttl
+    )
+
+
+def _parse_azure_function(obj: Mapping[str, Any], path: str, p: _Problems) -> AzureFunctionDestination:
+    example = '{"resourceId": "/subscriptions/…/resourceGroups/…/providers/Microsoft.Web/sites/my-app/functions/OnSms"}'
+    props_path = _join(path, "properties")
+    props = _object(obj.get("properties"), props_path, p, required=True, example=example)
+    if props is None:
+        return AzureFunctionDestination(resource_id="", function_app="", function_name="")
+    resource_id = _str(props, "resourceId", props_path, p, required="the function's resource id") or ""
+    match = _FUNCTION_ID.fullmatch(resource_id) if resource_id else None
+    if resource_id and match is None:
+        p.add(
+            _join(props_path, "resourceId"),
+            "must be a function's resource id, /subscriptions/{id}/resourceGroups/{group}/providers/"
+            "Microsoft.Web/sites/{app}/functions/{function}",
+        )
+    return AzureFunctionDestination(
+        resource_id=resource_id,
+        function_app=match.group(1) if match else "",
+        function_name=match.group(2) if match else "",
+        max_events_per_batch=_int(
+            props,
+            "maxEventsPerBatch",
+            props_path,
+            p,
+            MIN_EVENTS_PER_BATCH,
+            MAX_EVENTS_PER_BATCH,
+            DEFAULT_EVENTS_PER_BATCH,
+        ),
+        preferred_batch_size_in_kilobytes=_int(
+            props, "preferredBatchSizeInKilobytes", props_path, p, MIN_BATCH_KB, MAX_BATCH_KB, DEFAULT_BATCH_KB
+        ),
+        delivery_attribute_mappings=_parse_mappings(
+            props.get("deliveryAttributeMappings"), _join(props_path, "deliveryAttributeMappings"), p
+        ),
+    )
+
+
+def _parse_webhook(obj: Mapping[str, Any], path: str, p: _Problems) -> WebhookDestination:
     props_path = _join(path, "properties")
     props = _object(obj.get("properties"), props_path, p, required=True, example='{"endpointUrl": "http://…"}')
     if props is None:
@@ -828,6 +968,11 @@ def parse_subscription_spec(name: str, body: object, *, strict: bool = True) -> 
         labels=_parse_labels(props.get("labels"), _join(base, "labels"), p),
         expiration_time_utc=_parse_expiration(props.get("expirationTimeUtc"), _join(base, "expirationTimeUtc"), p),
     )
+    if spec.standard_webhooks is not None and not isinstance(spec.destination, WebhookDestination):
+        p.add(
+            _join(base, "standardWebhooks"),
+            "signs webhook deliveries only; remove it for a StorageQueue or AzureFunction destination",
+        )
     if p.found:
         raise SubscriptionSpecError(f"Event subscription {name!r} cannot be used", p.found)
     return spec
@@ -862,8 +1007,32 @@ def _mapping_to_dict(mapping: DeliveryAttributeMapping, *, secrets: bool) -> dic
     }
 
 
-def _properties(spec: SubscriptionSpec, *, secrets: bool, full_url: bool) -> dict[str, Any]:
-    d = spec.destination
+def _destination_to_dict(d: Destination, *, secrets: bool, full_url: bool) -> dict[str, Any]:
+    if isinstance(d, StorageQueueDestination):
+        return {
+            "endpointType": STORAGE_QUEUE,
+            "properties": {
+                "resourceId": d.resource_id,
+                "queueName": d.queue_name,
+                "queueMessageTimeToLiveInSeconds": d.queue_message_time_to_live_seconds,
+            },
+        }
+    if isinstance(d, AzureFunctionDestination):
+        return {
+            "endpointType": AZURE_FUNCTION,
+            "properties": {
+                "resourceId": d.resource_id,
+                "maxEventsPerBatch": d.max_events_per_batch,
+                "preferredBatchSizeInKilobytes": d.preferred_batch_size_in_kilobytes,
+                "deliveryAttributeMappings": [
+                    _mapping_to_dict(m, secrets=secrets) for m in d.delivery_attribute_mappings
+                ],
+            },
+        }
+    return {"endpointType": WEBHOOK, "properties": _webhook_properties(d, secrets=secrets, full_url=full_url)}
+
+
+def _webhook_properties(d: WebhookDestination, *, secrets: bool, full_url: bool) -> dict[str, Any]:
     destination_props: dict[str, Any] = {
         "endpointUrl": d.endpoint_url if secrets or full_url else None,
         "maxEventsPerBatch": d.max_events_per_batch,
@@ -875,9 +1044,13 @@ def _properties(spec: SubscriptionSpec, *, secrets: bool, full_url: bool) -> dic
     if d.entra_protected:
         destination_props["azureActiveDirectoryTenantId"] = d.azure_active_directory_tenant_id
         destination_props["azureActiveDirectoryApplicationIdOrUri"] = d.azure_active_directory_application_id_or_uri
+    return destination_props
+
+
+def _properties(spec: SubscriptionSpec, *, secrets: bool, full_url: bool) -> dict[str, Any]:
     dead = spec.dead_letter_destination
     out: dict[str, Any] = {
-        "destination": {"endpointType": WEBHOOK, "properties": destination_props},
+        "destination": _destination_to_dict(spec.destination, secrets=secrets, full_url=full_url),
         "filter": filter_to_dict(spec.filter),
         "eventDeliverySchema": spec.event_delivery_schema.value,
         "retryPolicy": {

@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from smsgrid.clock import Clock
+from smsgrid.delivery.destinations.send import destination_config_problem
 from smsgrid.delivery.handshake import run_handshake
 from smsgrid.delivery.registry import AWAITING_MANUAL_ACTION, FAILED, SUCCEEDED, SubscriptionRegistry
 from smsgrid.delivery.subscription_spec import (
     StaticDeliveryAttribute,
     SubscriptionSpec,
+    WebhookDestination,
     format_expiration,
     parse_subscription_spec,
     spec_from_storage_dict,
@@ -73,6 +75,10 @@ class SubscriptionService:
             self._check_for_create(spec, base="properties." if "properties" in body else "")
         except SubscriptionSpecError as exc:
             raise RequestError(400, "InvalidRequest", str(exc)) from None
+        settings = self.engine.settings
+        problem = destination_config_problem(spec.destination, settings.storage_accounts, settings.function_apps)
+        if problem is not None:
+            raise RequestError(400, "InvalidRequest", f"Event subscription {name!r} cannot be used: {problem}")
         await self._refuse_case_twin(spec.name)
         record, reason = await self._validate_and_store(spec, check_case=True)
         return self._public(record, reason)
@@ -88,7 +94,8 @@ class SubscriptionService:
                     f"{format_expiration(expiry)} is not in the future; give a later UTC moment or leave it out",
                 )
             )
-        tenant = spec.destination.azure_active_directory_tenant_id
+        destination = spec.destination
+        tenant = destination.azure_active_directory_tenant_id if isinstance(destination, WebhookDestination) else None
         if tenant is not None and self.entra_tenant_id is not None and tenant != self.entra_tenant_id:
             problems.append(
                 Problem(
@@ -256,7 +263,11 @@ class SubscriptionService:
         """ARM's `getFullUrl`: the whole endpoint URL, query and credentials included (GET shows only
         endpointBaseUrl)."""
         spec = await self.spec_of(name)
-        return None if spec is None else {"endpointUrl": spec.destination.endpoint_url}
+        if spec is None:
+            return None
+        # Only a webhook has an endpoint URL; ARM answers the others with none.
+        destination = spec.destination
+        return {"endpointUrl": destination.endpoint_url if isinstance(destination, WebhookDestination) else None}
 
     async def delivery_attributes(self, name: str) -> dict[str, Any] | None:
         """ARM's `getDeliveryAttributes`: every mapping, secret Static values included. ARM returns them to a
@@ -357,6 +368,11 @@ class SubscriptionService:
                 self._check_for_create(spec)
             except SubscriptionSpecError as exc:
                 log.error("config subscription %s cannot be used: %s", name, exc)
+                continue
+            settings = self.engine.settings
+            problem = destination_config_problem(spec.destination, settings.storage_accounts, settings.function_apps)
+            if problem is not None:
+                log.error("config subscription %s cannot be used: %s", name, problem)
                 continue
             known = stored.get(name)
             if known and known.spec == spec_to_storage_dict(spec) and known.provisioning_state == SUCCEEDED:

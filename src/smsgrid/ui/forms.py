@@ -132,7 +132,11 @@ def subscription_properties(fields: Mapping[str, list[str]], stored: Mapping[str
     destination = props.setdefault("destination", {"endpointType": "WebHook", "properties": {}})
     dest_props = destination.setdefault("properties", {})
     url = _first(fields, "endpoint_url").strip()
-    if url:
+    kind = destination.get("endpointType")
+    if isinstance(kind, str) and kind.casefold() != "webhook":
+        # The form edits webhooks only; a queue's or function's properties have no field here (docs/destinations.md).
+        problems.append(f"This subscription delivers to a {kind}; change it through the admin API or the config file.")
+    elif url:
         dest_props["endpointUrl"] = url
     elif not dest_props.get("endpointUrl"):
         problems.append("Endpoint URL: give the webhook's URL, like https://example.test/api/events.")
