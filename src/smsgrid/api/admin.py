@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -84,13 +85,16 @@ async def put_subscription(request: Request) -> Response:
     return json_response(result, 200)
 
 
-async def get_subscription(request: Request) -> Response:
-    runtime, _ = await _admin(request)
-    name = request.path_params["name"]
-    found = await runtime.subscriptions.get(name)
+def _subscription_found(found: dict[str, Any] | None, name: str) -> Response:
     if found is None:
         raise _not_found(f"No event subscription named '{name}'.")
     return json_response(found)
+
+
+async def get_subscription(request: Request) -> Response:
+    runtime, _ = await _admin(request)
+    name = request.path_params["name"]
+    return _subscription_found(await runtime.subscriptions.get(name), name)
 
 
 async def delete_subscription(request: Request) -> Response:
@@ -105,20 +109,14 @@ async def get_full_url(request: Request) -> Response:
     """ARM's `POST …/eventSubscriptions/{name}/getFullUrl`: `{"endpointUrl": …}` with its query and credentials."""
     runtime, _ = await _admin(request)
     name = request.path_params["name"]
-    found = await runtime.subscriptions.full_url(name)
-    if found is None:
-        raise _not_found(f"No event subscription named '{name}'.")
-    return json_response(found)
+    return _subscription_found(await runtime.subscriptions.full_url(name), name)
 
 
 async def get_delivery_attributes(request: Request) -> Response:
     """ARM's `POST …/eventSubscriptions/{name}/getDeliveryAttributes`: `{"value": [mappings]}`, secrets included."""
     runtime, _ = await _admin(request)
     name = request.path_params["name"]
-    found = await runtime.subscriptions.delivery_attributes(name)
-    if found is None:
-        raise _not_found(f"No event subscription named '{name}'.")
-    return json_response(found)
+    return _subscription_found(await runtime.subscriptions.delivery_attributes(name), name)
 
 
 async def list_subscriptions(request: Request) -> Response:
