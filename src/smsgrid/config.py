@@ -144,6 +144,8 @@ class Settings:
     entra: EntraSettings = field(default_factory=EntraSettings)
     # Raw subscription bodies from the config file; validated by the delivery subsystem at start.
     subscriptions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Raw `[namespace_topics.NAME]` tables; validated by the namespaces subsystem at start.
+    namespace_topics: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     data_dir: Path = Path(".smsgrid")
     db_url: str | None = None
     time_scale: float = 1.0
@@ -426,7 +428,10 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("configuration", [Problem(str(config_file), f"not valid TOML: {exc}")]) from exc
     problems: list[Problem] = []
-    known = ("resource", "carrier", "throttling", "delivery", "store", "server", "entra", "subscriptions")
+    known = (
+        "resource", "carrier", "throttling", "delivery", "store", "server", "entra", "namespace_topics",
+        "subscriptions",
+    )  # fmt: skip
     unknown = set(raw) - set(known)
     problems.extend(
         Problem(key, f"unknown section; expected {', '.join(known[:-1])} or {known[-1]}") for key in unknown
@@ -447,6 +452,7 @@ def load_settings(
     server = _server(_table(raw, "server", problems), problems)
     entra = _entra(_table(raw, "entra", problems), resource.access_key, problems)
     subscriptions = _table(raw, "subscriptions", problems)
+    namespace_topics = _table(raw, "namespace_topics", problems)
     scale = 1.0 if time_scale is None else time_scale
     if not scale > 0:
         problems.append(Problem("--time-scale", "must be greater than 0 (e.g. 0.001 plays 24 h in 86 s)"))
@@ -461,6 +467,7 @@ def load_settings(
         server=server,
         entra=entra,
         subscriptions={k: v for k, v in subscriptions.items() if isinstance(v, dict)},
+        namespace_topics=dict(namespace_topics),
         data_dir=data_dir or Path(env.get("SMSGRID_DATA_DIR", ".smsgrid")),
         db_url=db_url or env.get("SMSGRID_DB") or None,
         time_scale=scale,

@@ -24,6 +24,8 @@ from smsgrid.events.models import DataCasing, resource_topic
 from smsgrid.messaging.publishing import EventFactory
 from smsgrid.messaging.service import Messaging
 from smsgrid.metrics import Metrics
+from smsgrid.namespaces.broker import NamespaceBroker
+from smsgrid.namespaces.routing import routing_store
 from smsgrid.store.port import Store, open_store
 from smsgrid.store.retention import run_retention
 
@@ -45,6 +47,7 @@ class Runtime:
     subscriptions: SubscriptionService
     engine: DeliveryEngine
     carrier: CarrierSimulator
+    namespaces: NamespaceBroker
     dispatch: bool = True
     changes: ChangeFeed = field(default_factory=ChangeFeed)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
@@ -57,8 +60,15 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings, *, dispatch: bool = True, base_url: str = "") -> Runtime:
         changes = ChangeFeed()
-        store = notifying_store(open_store(settings.database_url), changes.bump)
         clock = Clock(settings.time_scale)
+        resource = settings.resource
+        namespaces = NamespaceBroker(
+            clock,
+            f"/subscriptions/{resource.subscription_id}/resourceGroups/{resource.resource_group}"
+            f"/providers/Microsoft.EventGrid/namespaces/{resource.name}",
+        )
+        namespaces.load(settings.namespace_topics)
+        store = routing_store(notifying_store(open_store(settings.database_url), changes.bump), namespaces)
         metrics = Metrics()
         registry = SubscriptionRegistry()
         # Many subscriptions to one host share its connections (hundreds of sockets to one receiver cost more
@@ -117,6 +127,7 @@ class Runtime:
             subscriptions=subscriptions,
             engine=engine,
             carrier=carrier,
+            namespaces=namespaces,
             dispatch=dispatch,
             changes=changes,
         )

@@ -19,6 +19,7 @@ from smsgrid.api.web_auth import WebAuth
 from smsgrid.entra import EntraIssuer
 from smsgrid.entra import routes as entra_routes
 from smsgrid.errors import AuthenticationError, RequestError, StoreUnavailableError
+from smsgrid.namespaces import routes as namespace_routes
 from smsgrid.runtime import Runtime
 from smsgrid.store.outage_log import OutageLog
 
@@ -142,6 +143,7 @@ def create_app(
         *admin.routes,
         *openapi.routes,
         *topic_publishing.routes,
+        *namespace_routes.routes,
         *(extra_routes or []),
         *entra_routes.routes,
     ]

@@ -1,0 +1,45 @@
+"""SMS events into namespace topics: the store every subsystem shares, wrapped so that what `publish` commits
+is also published into each topic with `routeSmsEvents` (docs/namespace-topics.md, "SMS events").
+
+After the commit, never before: an event is in a topic only once it exists. Azure routes ACS events into a
+namespace topic with an event subscription on the ACS system topic whose destination is `NamespaceTopic`;
+smsgrid's topic switch stands for that subscription.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from smsgrid.namespaces.broker import NamespaceBroker
+from smsgrid.store.port import Store
+from smsgrid.store.records import CarrierResult, InboundMessage, NewEvent
+
+
+class _RoutingStore:
+    def __init__(self, inner: Store, broker: NamespaceBroker) -> None:
+        self._inner = inner
+        self._broker = broker
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    # The three writes that commit events: an inbound SMS (SMSReceived), carrier results (delivery reports and
+    # handset replies) and published events (custom topic).
+    async def record_inbound(self, message: InboundMessage) -> None:
+        await self._inner.record_inbound(message)
+        self._broker.route_resource_events([message.event])
+
+    async def finish_carrier_jobs(self, results: Sequence[CarrierResult], now: float) -> None:
+        await self._inner.finish_carrier_jobs(results, now)
+        events = [r.event for r in results if r.event is not None]
+        events += [r.reply.event for r in results if r.reply is not None]
+        self._broker.route_resource_events(events)
+
+    async def publish(self, events: Sequence[NewEvent]) -> None:
+        await self._inner.publish(events)
+        self._broker.route_resource_events(events)
+
+
+def routing_store(inner: Store, broker: NamespaceBroker) -> Store:
+    return cast(Store, _RoutingStore(inner, broker))
