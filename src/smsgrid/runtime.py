@@ -136,6 +136,7 @@ class Runtime:
         await self.transport.start()
         # Listen before loading, so a subscription another process commits in between is not missed.
         await self.store.listen(self._on_store_wake)
+        await self.namespaces.attach(self.store)
         await self.subscriptions.load(self.settings.subscriptions)
         if self.dispatch:
             if self.store.dialect == "sqlite":

@@ -1,13 +1,16 @@
 """The namespace topics of this server: their subscriptions' queues, publishing into them and the receive long poll.
 
-Held in this process's memory (docs/namespace-topics.md says what that means: events wait in a queue until
-received and acknowledged, but a restart empties the queues; topics from the config file come back).
+The queues' decisions are made in this process's memory (smsgrid.namespaces.queue) and every change is
+committed to the store before the operation answers, so a restart finds topics, subscriptions, queued events,
+their locks and delivery counts, and the dead letters as they were. One process serves namespace topics
+(docs/namespace-topics.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +21,19 @@ import orjson
 from smsgrid.clock import Clock
 from smsgrid.errors import ConfigError, Problem
 from smsgrid.events.render import event_grid_item_to_cloud_event
-from smsgrid.namespaces.queue import MAX_LOCK_RENEWAL_SECONDS, DeadLettered, QueuePolicy, SubscriptionQueue
+from smsgrid.namespaces.queue import (
+    MAX_LOCK_RENEWAL_SECONDS,
+    DeadLettered,
+    Entry,
+    QueuePolicy,
+    SubscriptionQueue,
+    TokenResult,
+)
 from smsgrid.namespaces.spec import SubscriptionSpec, TopicSpec, parse_subscription, parse_topic
-from smsgrid.store.records import NewEvent
+from smsgrid.store.port import Store
+from smsgrid.store.records import NamespaceEntry, NewEvent
+
+log = logging.getLogger("smsgrid.namespaces")
 
 # Dead-lettered events kept per subscription for the admin API (oldest dropped past this).
 MAX_DEAD_LETTERS_KEPT = 1000
@@ -35,9 +48,9 @@ class Subscription:
     dead_letters: deque[DeadLettered] = field(default_factory=lambda: deque(maxlen=MAX_DEAD_LETTERS_KEPT))
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def collect(self) -> None:
-        self.dead_letters.extend(self.queue.dead_letters)
-        self.queue.dead_letters.clear()
+    @property
+    def key(self) -> str:
+        return f"{self.spec.topic}/{self.spec.name}"
 
 
 @dataclass
@@ -60,14 +73,20 @@ class NamespaceBroker:
         self.clock = clock
         self.namespace_id = namespace_id
         self.topics: dict[str, Topic] = {}
+        self.store: Store | None = None
 
     def topic_id(self, topic: str) -> str:
         return f"{self.namespace_id}/topics/{topic}"
 
     # --------------------------------------------------------------------------------------------- admin
 
-    def put_topic(self, spec: TopicSpec) -> bool:
+    async def put_topic(self, spec: TopicSpec) -> bool:
         """Create or update; True when created. An update keeps the subscriptions and their queues."""
+        if self.store is not None:
+            await self.store.put_namespace_resource("topic", spec.name, orjson.dumps(spec.arm(self.namespace_id)))
+        return self._put_topic(spec)
+
+    def _put_topic(self, spec: TopicSpec) -> bool:
         existing = self.topics.get(spec.name)
         if existing is None:
             self.topics[spec.name] = Topic(spec)
@@ -75,10 +94,20 @@ class NamespaceBroker:
         existing.spec = spec
         return False
 
-    def delete_topic(self, name: str) -> bool:
+    async def delete_topic(self, name: str) -> bool:
+        if name not in self.topics:
+            return False
+        if self.store is not None:
+            await self.store.delete_namespace_resource("topic", name)
         return self.topics.pop(name, None) is not None
 
-    def put_subscription(self, spec: SubscriptionSpec) -> bool:
+    async def put_subscription(self, spec: SubscriptionSpec) -> bool:
+        if self.store is not None:
+            body = orjson.dumps(spec.arm(self.topic_id(spec.topic)))
+            await self.store.put_namespace_resource("subscription", f"{spec.topic}/{spec.name}", body)
+        return self._put_subscription(spec)
+
+    def _put_subscription(self, spec: SubscriptionSpec) -> bool:
         topic = self.topics[spec.topic]
         existing = topic.subscriptions.get(spec.name)
         policy = _policy(spec, self.clock)
@@ -90,9 +119,13 @@ class NamespaceBroker:
         existing.queue.policy = policy
         return False
 
-    def delete_subscription(self, topic: str, name: str) -> bool:
+    async def delete_subscription(self, topic: str, name: str) -> bool:
         owner = self.topics.get(topic)
-        return owner is not None and owner.subscriptions.pop(name, None) is not None
+        if owner is None or name not in owner.subscriptions:
+            return False
+        if self.store is not None:
+            await self.store.delete_namespace_resource("subscription", f"{topic}/{name}")
+        return owner.subscriptions.pop(name, None) is not None
 
     def load(self, raw: Mapping[str, Any]) -> None:
         """`[namespace_topics.NAME]` tables, each the ARM body of a topic plus `subscriptions.SUB` tables."""
@@ -110,7 +143,7 @@ class NamespaceBroker:
             problems.extend(Problem(f"namespace_topics.{name}.{p.path}".rstrip("."), p.reason) for p in found)
             if spec is None:
                 continue
-            self.put_topic(spec)
+            self._put_topic(spec)
             if not isinstance(subs, Mapping):
                 problems.append(Problem(f"namespace_topics.{name}.subscriptions", "must be a table"))
                 continue
@@ -120,22 +153,27 @@ class NamespaceBroker:
                 prefix = f"namespace_topics.{name}.subscriptions.{sub_name}"
                 problems.extend(Problem(f"{prefix}.{p.path}".rstrip("."), p.reason) for p in found)
                 if sub is not None:
-                    self.put_subscription(sub)
+                    self._put_subscription(sub)
         if problems:
             raise ConfigError("namespace_topics", problems)
 
     # ------------------------------------------------------------------------------------------- publish
 
-    def publish(self, topic: str, events: Sequence[Mapping[str, Any]]) -> None:
+    async def publish(self, topic: str, events: Sequence[Mapping[str, Any]]) -> None:
+        """Into every subscription of the topic whose filter accepts them; committed before this returns."""
         now = self.clock.now()
+        touched: list[Subscription] = []
         for subscription in self.topics[topic].subscriptions.values():
             accepted = [e for e in events if subscription.spec.accepts(e.get("type"))]
             for event in accepted:
                 subscription.queue.enqueue(event, now)
             if accepted:
-                subscription.changed.set()
+                touched.append(subscription)
+        await self._save(touched)
+        for subscription in touched:
+            subscription.changed.set()
 
-    def route_resource_events(self, events: Sequence[NewEvent]) -> None:
+    async def route_resource_events(self, events: Sequence[NewEvent]) -> None:
         """The resource's committed events (SMS and custom-topic ones) into every topic that routes them, as the
         CloudEvents Event Grid would make of them."""
         targets = [t.spec.name for t in self.topics.values() if t.spec.route_sms_events]
@@ -143,7 +181,7 @@ class NamespaceBroker:
             return
         cloud = [event_grid_item_to_cloud_event(orjson.loads(e.item)) for e in events]
         for name in targets:
-            self.publish(name, cloud)
+            await self.publish(name, cloud)
 
     # ------------------------------------------------------------------------------------------ subscribe
 
@@ -154,7 +192,7 @@ class NamespaceBroker:
         while True:
             subscription.changed.clear()
             received = subscription.queue.receive(self.clock.now(), max_events)
-            subscription.collect()
+            await self._save([subscription])
             remaining = deadline - loop.time()
             if received or remaining <= 0:
                 return received
@@ -162,5 +200,101 @@ class NamespaceBroker:
                 async with asyncio.timeout(min(remaining, POLL_SECONDS)):
                     await subscription.changed.wait()
 
-    def renewal_limit(self) -> float:
-        return self.clock.scaled(MAX_LOCK_RENEWAL_SECONDS)
+    async def settle(self, subscription: Subscription, action: str, tokens: list[str], delay: float = 0) -> TokenResult:
+        """acknowledge, release (after `delay` policy seconds), reject or renewLock; committed before it returns."""
+        now = self.clock.now()
+        queue = subscription.queue
+        if action == "acknowledge":
+            result = queue.acknowledge(tokens, now)
+        elif action == "release":
+            result = queue.release(tokens, now, self.clock.scaled(delay))
+        elif action == "reject":
+            result = queue.reject(tokens, now)
+        else:
+            result = queue.renew_locks(tokens, now, self.clock.scaled(MAX_LOCK_RENEWAL_SECONDS))
+        await self._save([subscription])
+        if action == "release":
+            subscription.changed.set()
+        return result
+
+    async def sweep(self, subscription: Subscription) -> None:
+        subscription.queue.sweep(self.clock.now())
+        await self._save([subscription])
+
+    # ------------------------------------------------------------------------------------------- storage
+
+    async def _save(self, subscriptions: Sequence[Subscription]) -> None:
+        upserts: list[NamespaceEntry] = []
+        deletes: list[tuple[str, int]] = []
+        for subscription in subscriptions:
+            key = subscription.key
+            changed, removed = subscription.queue.take_changes()
+            dead = subscription.queue.dead_letters[:]
+            subscription.queue.dead_letters.clear()
+            subscription.dead_letters.extend(dead)
+            upserts += [_row(key, entry) for entry in changed]
+            upserts += [
+                NamespaceEntry(
+                    key, d.seq, orjson.dumps(d.event), d.at, d.at, d.delivery_count, dead_reason=d.reason, dead_at=d.at
+                )
+                for d in dead
+            ]
+            kept = {d.seq for d in dead}
+            deletes += [(key, seq) for seq in removed if seq not in kept]
+        if self.store is not None and (upserts or deletes):
+            await self.store.save_namespace_entries(upserts, deletes)
+
+    async def attach(self, store: Store) -> None:
+        """Read back what the store kept (after a restart); the config file's topics and subscriptions win over
+        stored ones of the same name and are written back, so the store always holds every definition."""
+        self.store = store
+        from_config = {name: set(topic.subscriptions) for name, topic in self.topics.items()}
+        problems: list[Problem] = []
+        for kind, key, body in await store.list_namespace_resources():  # topics first
+            if kind == "topic" and key not in from_config:
+                spec = parse_topic(key, orjson.loads(body), problems)
+                if spec is not None:
+                    self._put_topic(spec)
+            elif kind == "subscription":
+                topic_name, _, name = key.partition("/")
+                topic = self.topics.get(topic_name)
+                if topic is None or name in from_config.get(topic_name, set()):
+                    continue
+                sub = parse_subscription(topic.spec, name, orjson.loads(body), problems)
+                if sub is not None:
+                    self._put_subscription(sub)
+        if problems:
+            log.warning("ignoring stored namespace definitions: %s", "; ".join(map(str, problems)))
+        entries: dict[str, list[NamespaceEntry]] = {}
+        for row in await store.list_namespace_entries():
+            entries.setdefault(row.subscription, []).append(row)
+        for topic in self.topics.values():
+            for subscription in topic.subscriptions.values():
+                rows = entries.get(subscription.key, [])
+                subscription.queue.restore(_entry(r) for r in rows if r.dead_reason is None)
+                subscription.dead_letters.extend(
+                    DeadLettered(r.seq, orjson.loads(r.event), r.dead_reason, r.delivery_count, r.dead_at or 0.0)
+                    for r in rows
+                    if r.dead_reason is not None
+                )
+        for name, subs in from_config.items():
+            topic = self.topics[name]
+            await self.put_topic(topic.spec)
+            for sub_name in subs:
+                await self.put_subscription(topic.subscriptions[sub_name].spec)
+
+
+def _row(key: str, entry: Entry) -> NamespaceEntry:
+    return NamespaceEntry(
+        subscription=key, seq=entry.seq, event=orjson.dumps(entry.event), expires_at=entry.expires_at,
+        available_at=entry.available_at, delivery_count=entry.delivery_count, lock_token=entry.lock_token,
+        locked_until=entry.locked_until, first_received_at=entry.first_received_at,
+    )  # fmt: skip
+
+
+def _entry(row: NamespaceEntry) -> Entry:
+    return Entry(
+        seq=row.seq, event=orjson.loads(row.event), expires_at=row.expires_at, available_at=row.available_at,
+        delivery_count=row.delivery_count, lock_token=row.lock_token, locked_until=row.locked_until,
+        first_received_at=row.first_received_at,
+    )  # fmt: skip

@@ -87,6 +87,7 @@ class TokenResult:
 
 @dataclass(frozen=True, slots=True)
 class DeadLettered:
+    seq: int
     event: Mapping[str, Any]
     reason: str
     delivery_count: int
@@ -102,6 +103,9 @@ class SubscriptionQueue:
     _next_seq: int = 0
     # Events dead-lettered (kept only when the policy says so); the broker drains them.
     dead_letters: list[DeadLettered] = field(default_factory=list)
+    # What changed since the last take_changes (the broker writes it to the store): entries to save, seqs gone.
+    _changed: set[int] = field(default_factory=set)
+    _removed: set[int] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -109,10 +113,28 @@ class SubscriptionQueue:
     def enqueue(self, event: Mapping[str, Any], now: float) -> None:
         entry = Entry(self._next_seq, event, expires_at=now + self.policy.time_to_live_seconds, available_at=now)
         self._entries[entry.seq] = entry
+        self._changed.add(entry.seq)
         self._next_seq += 1
+
+    def restore(self, entries: Iterable[Entry]) -> None:
+        """Put back entries read from the store (after a restart); their locks and tokens stay valid."""
+        for entry in entries:
+            self._entries[entry.seq] = entry
+            if entry.lock_token is not None:
+                self._by_token[entry.lock_token] = entry
+            self._next_seq = max(self._next_seq, entry.seq + 1)
+
+    def take_changes(self) -> tuple[list[Entry], list[int]]:
+        changed = [self._entries[seq] for seq in sorted(self._changed) if seq in self._entries]
+        removed = sorted(self._removed)
+        self._changed.clear()
+        self._removed.clear()
+        return changed, removed
 
     def _remove(self, entry: Entry) -> None:
         self._entries.pop(entry.seq, None)
+        self._changed.discard(entry.seq)
+        self._removed.add(entry.seq)
         if entry.lock_token is not None:
             self._by_token.pop(entry.lock_token, None)
             entry.lock_token = None
@@ -120,7 +142,7 @@ class SubscriptionQueue:
     def _dead_letter(self, entry: Entry, reason: str, now: float) -> None:
         self._remove(entry)
         if self.policy.dead_letter:
-            self.dead_letters.append(DeadLettered(entry.event, reason, entry.delivery_count, now))
+            self.dead_letters.append(DeadLettered(entry.seq, entry.event, reason, entry.delivery_count, now))
 
     def _unlock(self, entry: Entry, now: float, available_at: float) -> None:
         """The event leaves its lock: available again, or dead-lettered when out of deliveries."""
@@ -131,6 +153,7 @@ class SubscriptionQueue:
             self._dead_letter(entry, "MaxDeliveryCountExceeded", now)
         else:
             entry.available_at = available_at
+            self._changed.add(entry.seq)
 
     def sweep(self, now: float) -> None:
         """Apply what time decided: expired locks end, events past their time to live leave."""
@@ -166,6 +189,7 @@ class SubscriptionQueue:
             if entry.first_received_at is None:
                 entry.first_received_at = now
             self._by_token[token] = entry
+            self._changed.add(entry.seq)
             out.append(Received(token, entry.delivery_count, entry.event))
         return out
 
@@ -213,5 +237,6 @@ class SubscriptionQueue:
                 failed.append(FailedToken(token, TOKEN_LOST, "The lock cannot be renewed any more."))
                 continue
             entry.locked_until = now + self.policy.lock_seconds
+            self._changed.add(entry.seq)
             renewed.append(token)
         return TokenResult(tuple(renewed), tuple(failed))

@@ -155,7 +155,7 @@ async def publish(request: Request) -> Response:
     if "cloudevents" not in content_type and "json" not in content_type:
         raise _bad("Send CloudEvents as application/cloudevents+json or application/cloudevents-batch+json.")
     events = check_cloud_events(await read_body(request, MAX_BODY_BYTES), content_type)
-    broker.publish(topic, events)
+    await broker.publish(topic, events)
     return json_response({})  # PublishResult: an empty object
 
 
@@ -201,20 +201,10 @@ async def token_operation(request: Request, action: str) -> Response:
         delay = _int_param(request, "releaseDelayInSeconds", 0, 0, RELEASE_DELAYS[-1])
         if delay not in RELEASE_DELAYS:
             raise _bad(f"releaseDelayInSeconds must be one of {', '.join(map(str, RELEASE_DELAYS))}, not {delay}.")
-    tokens = await _lock_tokens(request)
-    now = broker.clock.now()
-    queue = subscription.queue
-    if action == "acknowledge":
-        result = queue.acknowledge(tokens, now)
-    elif action == "release":
-        result = queue.release(tokens, now, broker.clock.scaled(delay))
-        subscription.changed.set()
-    elif action == "reject":
-        result = queue.reject(tokens, now)
     else:
-        result = queue.renew_locks(tokens, now, broker.renewal_limit())
-    subscription.collect()
-    return _token_result(result)
+        delay = 0
+    tokens = await _lock_tokens(request)
+    return _token_result(await broker.settle(subscription, action, tokens, delay))
 
 
 ACTIONS = ("receive", "acknowledge", "release", "reject", "renewLock")
@@ -247,7 +237,7 @@ async def put_topic(request: Request) -> Response:
     spec = parse_topic(request.path_params["topic"], load_json_object(body), problems)
     if spec is None:
         raise _problems(problems)
-    created = runtime.namespaces.put_topic(spec)
+    created = await runtime.namespaces.put_topic(spec)
     return json_response(spec.arm(runtime.namespaces.namespace_id), 201 if created else 200)
 
 
@@ -267,7 +257,7 @@ async def list_topics(request: Request) -> Response:
 
 async def delete_topic(request: Request) -> Response:
     runtime, _ = await _admin(request)
-    if not runtime.namespaces.delete_topic(request.path_params["topic"]):
+    if not await runtime.namespaces.delete_topic(request.path_params["topic"]):
         raise RequestError(404, "NotFound", f"No namespace topic named '{request.path_params['topic']}'.")
     return Response(status_code=204)
 
@@ -282,7 +272,7 @@ async def put_event_subscription(request: Request) -> Response:
     spec = parse_subscription(topic.spec, request.path_params["name"], load_json_object(body), problems)
     if spec is None:
         raise _problems(problems)
-    created = ns.put_subscription(spec)
+    created = await ns.put_subscription(spec)
     return json_response(spec.arm(ns.topic_id(topic.spec.name)), 201 if created else 200)
 
 
@@ -311,7 +301,7 @@ async def list_event_subscriptions(request: Request) -> Response:
 
 async def delete_event_subscription(request: Request) -> Response:
     runtime, _ = await _admin(request)
-    if not runtime.namespaces.delete_subscription(request.path_params["topic"], request.path_params["name"]):
+    if not await runtime.namespaces.delete_subscription(request.path_params["topic"], request.path_params["name"]):
         raise RequestError(404, "NotFound", f"No event subscription named '{request.path_params['name']}'.")
     return Response(status_code=204)
 
@@ -320,8 +310,7 @@ async def list_dead_letters(request: Request) -> Response:
     """smsgrid's own view of what the subscription dead-lettered (in memory, newest last)."""
     runtime, _ = await _admin(request)
     found = _admin_subscription(runtime, request)
-    found.queue.sweep(runtime.clock.now())
-    found.collect()
+    await runtime.namespaces.sweep(found)
     value = [
         {"event": d.event, "deadLetterReason": d.reason, "deliveryCount": d.delivery_count} for d in found.dead_letters
     ]

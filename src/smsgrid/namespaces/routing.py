@@ -28,17 +28,17 @@ class _RoutingStore:
     # handset replies) and published events (custom topic).
     async def record_inbound(self, message: InboundMessage) -> None:
         await self._inner.record_inbound(message)
-        self._broker.route_resource_events([message.event])
+        await self._broker.route_resource_events([message.event])
 
     async def finish_carrier_jobs(self, results: Sequence[CarrierResult], now: float) -> None:
         await self._inner.finish_carrier_jobs(results, now)
         events = [r.event for r in results if r.event is not None]
         events += [r.reply.event for r in results if r.reply is not None]
-        self._broker.route_resource_events(events)
+        await self._broker.route_resource_events(events)
 
     async def publish(self, events: Sequence[NewEvent]) -> None:
         await self._inner.publish(events)
-        self._broker.route_resource_events(events)
+        await self._broker.route_resource_events(events)
 
 
 def routing_store(inner: Store, broker: NamespaceBroker) -> Store:
