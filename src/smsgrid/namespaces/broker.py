@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ class NamespaceBroker:
         existing = topic.subscriptions.get(spec.name)
         policy = _policy(spec, self.clock)
         if existing is None:
-            topic.subscriptions[spec.name] = Subscription(spec, SubscriptionQueue(policy))
+            topic.subscriptions[spec.name] = Subscription(spec, SubscriptionQueue(policy, seq_factory=_unique_seq))
             return True
         # The queued events stay; the new policy applies to what happens next.
         existing.spec = spec
@@ -282,6 +283,11 @@ class NamespaceBroker:
             await self.put_topic(topic.spec)
             for sub_name in subs:
                 await self.put_subscription(topic.subscriptions[sub_name].spec)
+
+
+def _unique_seq(now: float) -> int:
+    """Microseconds since the epoch times 1024 plus 10 random bits: fits a signed 64-bit column until 2255."""
+    return int(now * 1_000_000) * 1024 + secrets.randbelow(1024)
 
 
 def _row(key: str, entry: Entry) -> NamespaceEntry:

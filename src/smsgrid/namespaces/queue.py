@@ -98,6 +98,7 @@ class DeadLettered:
 class SubscriptionQueue:
     policy: QueuePolicy
     token_factory: Callable[[], str] = new_lock_token
+    seq_factory: Callable[[float], int] = lambda _now: 0  # plain counting unless the broker says otherwise
     _entries: dict[int, Entry] = field(default_factory=dict)
     _by_token: dict[str, Entry] = field(default_factory=dict)
     _next_seq: int = 0
@@ -111,10 +112,14 @@ class SubscriptionQueue:
         return len(self._entries)
 
     def enqueue(self, event: Mapping[str, Any], now: float) -> None:
-        entry = Entry(self._next_seq, event, expires_at=now + self.policy.time_to_live_seconds, available_at=now)
+        # A sequence number no other process picks for the same queue (PostgreSQL scale-out: a worker routes
+        # delivery reports into the store beside the API process): the microsecond with random low bits, and
+        # always past this queue's last one so that order of arrival holds here.
+        seq = max(self._next_seq, self.seq_factory(now))
+        entry = Entry(seq, event, expires_at=now + self.policy.time_to_live_seconds, available_at=now)
         self._entries[entry.seq] = entry
         self._changed.add(entry.seq)
-        self._next_seq += 1
+        self._next_seq = seq + 1
 
     def restore(self, entries: Iterable[Entry]) -> None:
         """Put back entries read from the store (after a restart); their locks and tokens stay valid."""
