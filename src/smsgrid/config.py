@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from smsgrid.errors import ConfigError, InvalidPhoneNumberError, Problem
+from smsgrid.namespaces.spec import parse_config as parse_namespace_topics
 
 # The documented well-known development key (like Azurite's): base64 of 32 fixed bytes. Anyone can read it
 # here, so it protects nothing but a mistyped client; set SMSGRID_ACCESS_KEY or [resource].access_key for more.
@@ -453,6 +454,7 @@ def load_settings(
     entra = _entra(_table(raw, "entra", problems), resource.access_key, problems)
     subscriptions = _table(raw, "subscriptions", problems)
     namespace_topics = _table(raw, "namespace_topics", problems)
+    parse_namespace_topics(namespace_topics, problems)  # the namespaces subsystem builds them at start
     scale = 1.0 if time_scale is None else time_scale
     if not scale > 0:
         problems.append(Problem("--time-scale", "must be greater than 0 (e.g. 0.001 plays 24 h in 86 s)"))

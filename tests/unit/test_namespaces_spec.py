@@ -3,17 +3,20 @@ ARM documents them, every problem named, ISO 8601 durations."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsgrid.errors import Problem
+from smsgrid.config import load_settings
+from smsgrid.errors import ConfigError, Problem
 from smsgrid.namespaces.spec import (
     SubscriptionSpec,
     TopicSpec,
     format_duration,
+    parse_config,
     parse_duration,
     parse_subscription,
     parse_topic,
@@ -118,3 +121,25 @@ def test_topics_take_arms_properties_and_refuse_bad_names_and_values() -> None:
     problems = []
     assert parse_topic("x_y", {"eventRetentionInDays": 8, "inputSchema": "EventGridSchema"}, problems) is None
     assert sorted(p.path for p in problems) == ["name", "properties.eventRetentionInDays", "properties.inputSchema"]
+
+
+def test_the_config_file_names_each_bad_key_and_takes_the_snake_case_switch(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(
+        "[namespace_topics.sms]\nroute_sms_events = true\n[namespace_topics.sms.subscriptions.reader]\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(good, env={})
+    [(topic, [reader])] = parse_config(settings.namespace_topics, [])
+    assert topic.route_sms_events
+    assert reader.name == "reader"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        "[namespace_topics.sms.subscriptions.reader]\ndeliveryConfiguration = { queue = { maxDeliveryCount = 50 } }\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad, env={})
+    assert [p.path for p in caught.value.problems] == [
+        "namespace_topics.sms.subscriptions.reader.properties.deliveryConfiguration.queue.maxDeliveryCount"
+    ]

@@ -1,5 +1,4 @@
-"""Event Grid namespace topics with pull delivery (docs/namespace-topics.md)."""
+"""Event Grid namespace topics with pull delivery (docs/namespace-topics.md).
 
-from smsgrid.namespaces.broker import NamespaceBroker
-
-__all__ = ["NamespaceBroker"]
+spec: ARM bodies; queue: the lock decisions; broker: topics and queues, kept in the store; routes: HTTP.
+"""

@@ -30,7 +30,7 @@ from smsgrid.namespaces.queue import (
     SubscriptionQueue,
     TokenResult,
 )
-from smsgrid.namespaces.spec import SubscriptionSpec, TopicSpec, parse_subscription, parse_topic
+from smsgrid.namespaces.spec import SubscriptionSpec, TopicSpec, parse_config, parse_subscription, parse_topic
 from smsgrid.store.port import Store
 from smsgrid.store.records import NamespaceEntry, NewEvent
 
@@ -129,32 +129,12 @@ class NamespaceBroker:
         return owner.subscriptions.pop(name, None) is not None
 
     def load(self, raw: Mapping[str, Any]) -> None:
-        """`[namespace_topics.NAME]` tables, each the ARM body of a topic plus `subscriptions.SUB` tables."""
+        """`[namespace_topics.NAME]` tables (config.load_settings has already checked them)."""
         problems: list[Problem] = []
-        for name, table in raw.items():
-            if not isinstance(table, Mapping):
-                problems.append(Problem(f"namespace_topics.{name}", "must be a table"))
-                continue
-            body = dict(table)
-            subs = body.pop("subscriptions", {})
-            if "route_sms_events" in body:
-                body["routeSmsEvents"] = body.pop("route_sms_events")
-            found: list[Problem] = []
-            spec = parse_topic(name, body, found)
-            problems.extend(Problem(f"namespace_topics.{name}.{p.path}".rstrip("."), p.reason) for p in found)
-            if spec is None:
-                continue
-            self._put_topic(spec)
-            if not isinstance(subs, Mapping):
-                problems.append(Problem(f"namespace_topics.{name}.subscriptions", "must be a table"))
-                continue
-            for sub_name, sub_body in subs.items():
-                found = []
-                sub = parse_subscription(spec, sub_name, sub_body, found)
-                prefix = f"namespace_topics.{name}.subscriptions.{sub_name}"
-                problems.extend(Problem(f"{prefix}.{p.path}".rstrip("."), p.reason) for p in found)
-                if sub is not None:
-                    self._put_subscription(sub)
+        for topic, subscriptions in parse_config(raw, problems):
+            self._put_topic(topic)
+            for subscription in subscriptions:
+                self._put_subscription(subscription)
         if problems:
             raise ConfigError("namespace_topics", problems)
 

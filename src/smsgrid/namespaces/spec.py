@@ -246,3 +246,37 @@ def parse_subscription(topic: TopicSpec, name: str, body: object, problems: list
         included_event_types=included,
         dead_letter=dead_letter,
     )
+
+
+def parse_config(raw: Mapping[str, Any], problems: list[Problem]) -> list[tuple[TopicSpec, list[SubscriptionSpec]]]:
+    """`[namespace_topics.NAME]` tables: a topic's ARM properties (`route_sms_events` may stand for
+    `routeSmsEvents`) and its `subscriptions.SUB` tables, each an event subscription's; problems named by TOML key."""
+    found: list[tuple[TopicSpec, list[SubscriptionSpec]]] = []
+    for name, table in raw.items():
+        where = f"namespace_topics.{name}"
+        if not isinstance(table, Mapping):
+            problems.append(Problem(where, "must be a table"))
+            continue
+        body = dict(table)
+        subs = body.pop("subscriptions", {})
+        if "route_sms_events" in body:
+            body["routeSmsEvents"] = body.pop("route_sms_events")
+        own: list[Problem] = []
+        topic = parse_topic(name, body, own)
+        problems.extend(Problem(f"{where}.{p.path}".rstrip("."), p.reason) for p in own)
+        if topic is None:
+            continue
+        subscriptions: list[SubscriptionSpec] = []
+        if not isinstance(subs, Mapping):
+            problems.append(
+                Problem(f"{where}.subscriptions", "must be a table of [namespace_topics.NAME.subscriptions.SUB]")
+            )
+            subs = {}
+        for sub_name, sub_body in subs.items():
+            own = []
+            sub = parse_subscription(topic, sub_name, sub_body, own)
+            problems.extend(Problem(f"{where}.subscriptions.{sub_name}.{p.path}".rstrip("."), p.reason) for p in own)
+            if sub is not None:
+                subscriptions.append(sub)
+        found.append((topic, subscriptions))
+    return found
