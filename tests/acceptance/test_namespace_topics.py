@@ -42,6 +42,7 @@ deliveryConfiguration = { deliveryMode = "Queue", queue = { deadLetterDestinatio
 [namespace_topics.longpoll.subscriptions.workers]
 [namespace_topics.asynchronous.subscriptions.workers]
 [namespace_topics.entra.subscriptions.workers]
+[namespace_topics.older.subscriptions.workers]
 
 [namespace_topics.sms]
 route_sms_events = true
@@ -211,6 +212,19 @@ def test_an_sms_sent_with_the_acs_sdk_arrives_as_a_cloud_event(server: SmsgridPr
     assert report.type == "Microsoft.Communication.SMSDeliveryReportReceived"
     assert report.source.lower().endswith("/communicationservices/local")
     assert report.data["deliveryStatus"] == "Delivered"
+
+
+def test_the_2023_11_01_api_version_works_too(server: SmsgridProcess) -> None:
+    event = order(n="2023")
+    key = AzureKeyCredential(server.access_key)
+    with EventGridPublisherClient(server.base_url, key, namespace_topic="older", api_version="2023-11-01") as pub:
+        pub.send(event)
+    with EventGridConsumerClient(
+        server.base_url, key, namespace_topic="older", subscription="workers", api_version="2023-11-01"
+    ) as client:
+        (got,) = client.receive(max_events=5, max_wait_time=10)
+        assert got.event.id == event.id
+        assert client.acknowledge(lock_tokens=[got.broker_properties.lock_token]).failed_lock_tokens == []
 
 
 def test_a_wrong_key_is_refused_with_401(server: SmsgridProcess) -> None:
