@@ -66,6 +66,7 @@ class Runtime:
             clock,
             f"/subscriptions/{resource.subscription_id}/resourceGroups/{resource.resource_group}"
             f"/providers/Microsoft.EventGrid/namespaces/{resource.name}",
+            serving=bool(base_url),  # `smsgrid worker` has no listener
         )
         namespaces.load(settings.namespace_topics)
         store = routing_store(notifying_store(open_store(settings.database_url), changes.bump), namespaces)

@@ -40,6 +40,8 @@ log = logging.getLogger("smsgrid.namespaces")
 MAX_DEAD_LETTERS_KEPT = 1000
 # The long poll re-checks at least this often (seconds), so a lock that expires wakes a waiting receiver.
 POLL_SECONDS = 0.2
+# PostgreSQL scale-out: how often (seconds, at most) a serving process reads events other processes stored.
+PICKUP_SECONDS = 1.0
 
 
 @dataclass
@@ -70,11 +72,18 @@ def _policy(spec: SubscriptionSpec, clock: Clock) -> QueuePolicy:
 
 
 class NamespaceBroker:
-    def __init__(self, clock: Clock, namespace_id: str) -> None:
+    def __init__(self, clock: Clock, namespace_id: str, *, serving: bool = True) -> None:
+        """`serving`: this process answers the data plane. One that does not (`smsgrid worker`) only stores the
+        events it routes, for a serving process to pick up (`pickup`), and keeps no queue in memory."""
         self.clock = clock
         self.namespace_id = namespace_id
+        self.serving = serving
         self.topics: dict[str, Topic] = {}
         self.store: Store | None = None
+        # Whether other processes may store events here (PostgreSQL); set from the store at attach.
+        self.pickup = False
+        self._last_pickup = float("-inf")
+        self._last_seq = 0
 
     def topic_id(self, topic: str) -> str:
         return f"{self.namespace_id}/topics/{topic}"
@@ -143,6 +152,9 @@ class NamespaceBroker:
     async def publish(self, topic: str, events: Sequence[Mapping[str, Any]]) -> None:
         """Into every subscription of the topic whose filter accepts them; committed before this returns."""
         now = self.clock.now()
+        if not self.serving:
+            await self._store_only(topic, events, now)
+            return
         touched: list[Subscription] = []
         for subscription in self.topics[topic].subscriptions.values():
             accepted = [e for e in events if subscription.spec.accepts(e.get("type"))]
@@ -153,6 +165,36 @@ class NamespaceBroker:
         await self._save(touched)
         for subscription in touched:
             subscription.changed.set()
+
+    async def _store_only(self, topic: str, events: Sequence[Mapping[str, Any]], now: float) -> None:
+        rows: list[NamespaceEntry] = []
+        for subscription in self.topics[topic].subscriptions.values():
+            ttl = subscription.queue.policy.time_to_live_seconds
+            for event in events:
+                if subscription.spec.accepts(event.get("type")):
+                    # Increasing within this process, so the events keep their order in the queue.
+                    self._last_seq = max(self._last_seq + 1, _unique_seq(now))
+                    rows.append(NamespaceEntry(subscription.key, self._last_seq, orjson.dumps(event), now + ttl, now))
+        if self.store is not None and rows:
+            await self.store.save_namespace_entries(rows, [])
+
+    async def pick_up(self, subscription: Subscription, *, force: bool = False) -> None:
+        """Take into memory the events other processes stored for this subscription since the last look."""
+        loop = asyncio.get_running_loop()
+        if self.store is None or not (self.pickup or force) or loop.time() - self._last_pickup < PICKUP_SECONDS:
+            return
+        self._last_pickup = loop.time()
+        rows = await self.store.list_namespace_entries()
+        for topic in self.topics.values():
+            for sub in topic.subscriptions.values():
+                new = [
+                    r
+                    for r in rows
+                    if r.subscription == sub.key and r.dead_reason is None and not sub.queue.knows(r.seq)
+                ]
+                if new:
+                    sub.queue.restore(_entry(r) for r in new)
+                    sub.changed.set()
 
     async def route_resource_events(self, events: Sequence[NewEvent]) -> None:
         """The resource's committed events (SMS and custom-topic ones) into every topic that routes them, as the
@@ -172,6 +214,7 @@ class NamespaceBroker:
         deadline = loop.time() + max_wait_seconds
         while True:
             subscription.changed.clear()
+            await self.pick_up(subscription)
             received = subscription.queue.receive(self.clock.now(), max_events)
             await self._save([subscription])
             remaining = deadline - loop.time()
@@ -229,6 +272,7 @@ class NamespaceBroker:
         """Read back what the store kept (after a restart); the config file's topics and subscriptions win over
         stored ones of the same name and are written back, so the store always holds every definition."""
         self.store = store
+        self.pickup = store.dialect != "sqlite"
         from_config = {name: set(topic.subscriptions) for name, topic in self.topics.items()}
         problems: list[Problem] = []
         for kind, key, body in await store.list_namespace_resources():  # topics first
@@ -247,7 +291,7 @@ class NamespaceBroker:
         if problems:
             log.warning("ignoring stored namespace definitions: %s", "; ".join(map(str, problems)))
         entries: dict[str, list[NamespaceEntry]] = {}
-        for row in await store.list_namespace_entries():
+        for row in await store.list_namespace_entries() if self.serving else []:
             entries.setdefault(row.subscription, []).append(row)
         for topic in self.topics.values():
             for subscription in topic.subscriptions.values():

@@ -28,6 +28,9 @@ TOKEN_BYTES = 18
 # Learn "subscriber operations": a lock can be renewed until one hour after the event was first received.
 MAX_LOCK_RENEWAL_SECONDS = 3600.0
 
+# How many settled seqs a queue remembers (SubscriptionQueue.knows).
+MAX_GONE_REMEMBERED = 100_000
+
 TOKEN_LOST = "TokenLost"
 BAD_TOKEN = "BadToken"
 
@@ -107,6 +110,8 @@ class SubscriptionQueue:
     # What changed since the last take_changes (the broker writes it to the store): entries to save, seqs gone.
     _changed: set[int] = field(default_factory=set)
     _removed: set[int] = field(default_factory=set)
+    # Recently settled seqs (an ordered set, bounded): a store read racing their delete must not bring them back.
+    _gone: dict[int, None] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -129,6 +134,10 @@ class SubscriptionQueue:
                 self._by_token[entry.lock_token] = entry
             self._next_seq = max(self._next_seq, entry.seq + 1)
 
+    def knows(self, seq: int) -> bool:
+        """Whether this queue holds the event, or held it lately (settled, dead-lettered or dropped)."""
+        return seq in self._entries or seq in self._gone
+
     def take_changes(self) -> tuple[list[Entry], list[int]]:
         changed = [self._entries[seq] for seq in sorted(self._changed) if seq in self._entries]
         removed = sorted(self._removed)
@@ -140,6 +149,9 @@ class SubscriptionQueue:
         self._entries.pop(entry.seq, None)
         self._changed.discard(entry.seq)
         self._removed.add(entry.seq)
+        self._gone[entry.seq] = None
+        if len(self._gone) > MAX_GONE_REMEMBERED:
+            del self._gone[next(iter(self._gone))]
         if entry.lock_token is not None:
             self._by_token.pop(entry.lock_token, None)
             entry.lock_token = None
