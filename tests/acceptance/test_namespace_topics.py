@@ -51,6 +51,7 @@ route_sms_events = true
 
 # Short locks: at time scale 0.05 a 60 s lock lasts 3 s and a 10 s release delay 0.5 s.
 FAST_CONFIG = """
+[namespace_topics.empty.subscriptions.idle]
 [namespace_topics.jobs]
 [namespace_topics.jobs.subscriptions.twice]
 deliveryConfiguration = { deliveryMode = "Queue", queue = { receiveLockDurationInSeconds = 60, maxDeliveryCount = 2, deadLetterDestinationWithResourceIdentity = { endpointType = "StorageBlob" } } }
@@ -352,3 +353,12 @@ def test_queues_locks_and_admin_topics_survive_a_restart(tmp_path_factory: pytes
             assert second.event.id == waiting.id
             assert second.broker_properties.delivery_count == 1
             client.acknowledge(lock_tokens=[second.broker_properties.lock_token])
+
+
+def test_a_receive_with_nothing_to_hand_out_answers_an_empty_list(fast_server: SmsgridProcess) -> None:
+    with consumer(fast_server, "empty", "idle") as client:
+        assert client.receive(max_events=10, max_wait_time=10) == []
+        with pytest.raises(HttpResponseError) as caught:
+            client.receive(max_events=101)
+    assert caught.value.status_code == 400
+    assert "maxEvents" in str(caught.value)
