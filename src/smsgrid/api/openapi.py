@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from smsgrid.api.responses import json_response
 from smsgrid.messaging.send_request import API_VERSIONS, DELIVERY_REPORT_API_VERSIONS, OPTOUT_API_VERSIONS
+from smsgrid.namespaces import openapi as namespace_openapi
 from smsgrid.sms import MAX_MESSAGE_CHARS, MAX_RECIPIENTS
 
 Schema = dict[str, Any]
@@ -699,7 +700,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 '`{"error": {"code", "message"}}` body. See docs/admin-api.md.'
             ),
         },
-        "paths": {**_data_plane_paths(), **_admin_paths()},
+        "paths": {**_data_plane_paths(), **_admin_paths(), **namespace_openapi.paths()},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {
@@ -739,6 +740,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "`Authorization: Bearer <access key>` (the base64 key itself).",
                 },
+                **namespace_openapi.SECURITY_SCHEMES,
             },
         },
     }

@@ -11,7 +11,7 @@ AzureKeyCredential) or an Entra bearer token for `https://eventgrid.azure.net`. 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -210,17 +210,17 @@ async def token_operation(request: Request, action: str) -> Response:
 ACTIONS = ("receive", "acknowledge", "release", "reject", "renewLock")
 
 
-async def subscription_action(request: Request) -> Response:
-    action = request.path_params["action"]
-    if action not in ACTIONS:
-        return _error(404, "NotFound", f"No operation ':{action}'; expected one of {', '.join(ACTIONS)}.")
-    denied = await _authorised(request)
-    if denied is not None:
-        return denied
-    _api_version(request)
-    if action == "receive":
-        return await receive(request)
-    return await token_operation(request, action)
+def _action(action: str) -> Callable[[Request], Awaitable[Response]]:
+    async def handle(request: Request) -> Response:
+        denied = await _authorised(request)
+        if denied is not None:
+            return denied
+        _api_version(request)
+        if action == "receive":
+            return await receive(request)
+        return await token_operation(request, action)
+
+    return handle
 
 
 # -------------------------------------------------------------------------------------------------- admin
@@ -321,7 +321,7 @@ _TOPIC = "/admin/namespaces/topics/{topic}"
 _SUB = _TOPIC + "/eventSubscriptions/{name}"
 routes = [
     Route("/topics/{topic}:publish", publish, methods=["POST"]),
-    Route("/topics/{topic}/eventsubscriptions/{name}:{action}", subscription_action, methods=["POST"]),
+    *(Route(f"/topics/{{topic}}/eventsubscriptions/{{name}}:{a}", _action(a), methods=["POST"]) for a in ACTIONS),
     Route("/admin/namespaces/topics", list_topics, methods=["GET"]),
     Route(_TOPIC, put_topic, methods=["PUT"]),
     Route(_TOPIC, get_topic, methods=["GET"]),
