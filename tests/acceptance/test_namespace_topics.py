@@ -27,6 +27,7 @@ from azure.identity import ClientSecretCredential
 
 from smsgrid.config import WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_TENANT_ID
 from smsgrid.testing import SmsgridProcess, start_smsgrid
+from smsgrid.testing.plugin import inbound
 
 # One topic per test, so that no test sees another's events.
 CONFIG = """
@@ -47,6 +48,8 @@ deliveryConfiguration = { deliveryMode = "Queue", queue = { deadLetterDestinatio
 [namespace_topics.sms]
 route_sms_events = true
 [namespace_topics.sms.subscriptions.reader]
+[namespace_topics.sms.subscriptions.inbound-only]
+filtersConfiguration = { includedEventTypes = ["Microsoft.Communication.SMSReceived"] }
 """  # noqa: E501
 
 # Short locks: at time scale 0.05 a 60 s lock lasts 3 s and a 10 s release delay 0.5 s.
@@ -226,6 +229,17 @@ def test_the_2023_11_01_api_version_works_too(server: SmsgridProcess) -> None:
         (got,) = client.receive(max_events=5, max_wait_time=10)
         assert got.event.id == event.id
         assert client.acknowledge(lock_tokens=[got.broker_properties.lock_token]).failed_lock_tokens == []
+
+
+def test_an_inbound_sms_arrives_as_sms_received_in_a_filtered_subscription(server: SmsgridProcess) -> None:
+    message_id = inbound(server, "+14255550142", "+18005550100", "to the topic")
+    with consumer(server, "sms", "inbound-only") as client:
+        got = client.receive(max_events=10, max_wait_time=10)
+        client.acknowledge(lock_tokens=[d.broker_properties.lock_token for d in got])
+    received = [d for d in got if data_of(d).get("messageId") == message_id]
+    assert [d.event.type for d in received] == ["Microsoft.Communication.SMSReceived"]
+    assert data_of(received[0])["message"] == "to the topic"
+    assert received[0].event.subject == "/phonenumber/18005550100"
 
 
 def test_a_wrong_key_is_refused_with_401(server: SmsgridProcess) -> None:
