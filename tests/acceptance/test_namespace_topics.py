@@ -9,6 +9,7 @@ CloudEvent through `receive`.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
@@ -267,6 +268,25 @@ def test_an_entra_token_works_over_tls(server: SmsgridProcess) -> None:
         got = client.receive(max_events=5, max_wait_time=10)
         assert [d.event.id for d in got] == [event.id]
         client.acknowledge(lock_tokens=[got[0].broker_properties.lock_token])
+
+
+def test_a_token_for_another_audience_is_refused(server: SmsgridProcess) -> None:
+    credential = ClientSecretCredential(
+        WELL_KNOWN_TENANT_ID,
+        WELL_KNOWN_CLIENT_ID,
+        WELL_KNOWN_CLIENT_SECRET,
+        authority=server.tls_url,
+        disable_instance_discovery=True,
+        connection_verify=str(server.cert_path),
+    )
+    token = credential.get_token("https://communication.azure.com//.default").token
+    response = httpx.post(
+        f"{server.tls_url}/topics/basic/eventsubscriptions/workers:receive?api-version=2024-06-01&maxWaitTime=10",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=ssl.create_default_context(cafile=str(server.cert_path)),
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "Unauthorized"
 
 
 def test_bad_cloud_events_are_answered_400_naming_the_problem(server: SmsgridProcess) -> None:
