@@ -23,7 +23,6 @@ from smsgrid.api.admin import _admin
 from smsgrid.api.responses import MAX_BODY_BYTES, error_response, json_response, read_body
 from smsgrid.entra import EVENT_GRID_AUDIENCE, EntraIssuer
 from smsgrid.errors import Problem, RequestError
-from smsgrid.messaging.send_request import load_json_object
 from smsgrid.namespaces.broker import NamespaceBroker, Subscription
 from smsgrid.namespaces.queue import RELEASE_DELAYS, TokenResult
 from smsgrid.namespaces.spec import parse_subscription, parse_topic
@@ -46,6 +45,16 @@ def _error(status: int, code: str, message: str) -> Response:
 
 def _bad(message: str) -> RequestError:
     return RequestError(400, "BadRequest", message, {"x-ms-error-code": "BadRequest"})
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(400, "InvalidRequestBody", f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(value, dict):
+        raise RequestError(400, "InvalidRequestBody", "The request body must be a JSON object.")
+    return value
 
 
 def _broker(request: Request) -> NamespaceBroker:
