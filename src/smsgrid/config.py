@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from smsgrid.errors import ConfigError, InvalidPhoneNumberError, Problem
+from smsgrid.namespaces.spec import parse_config as parse_namespace_topics
 
 # The documented well-known development key (like Azurite's): base64 of 32 fixed bytes. Anyone can read it
 # here, so it protects nothing but a mistyped client; set SMSGRID_ACCESS_KEY or [resource].access_key for more.
@@ -167,6 +168,8 @@ class Settings:
     function_apps: Mapping[str, FunctionApp] = field(default_factory=dict)
     # Raw subscription bodies from the config file; validated by the delivery subsystem at start.
     subscriptions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Raw `[namespace_topics.NAME]` tables; validated by the namespaces subsystem at start.
+    namespace_topics: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     data_dir: Path = Path(".smsgrid")
     db_url: str | None = None
     time_scale: float = 1.0
@@ -532,6 +535,7 @@ def load_settings(
         "entra",
         "storage_accounts",
         "function_apps",
+        "namespace_topics",
         "subscriptions",
     )
     unknown = set(raw) - set(known)
@@ -556,6 +560,8 @@ def load_settings(
     storage_accounts = _storage_accounts(_table(raw, "storage_accounts", problems), problems)
     function_apps = _function_apps(_table(raw, "function_apps", problems), problems)
     subscriptions = _table(raw, "subscriptions", problems)
+    namespace_topics = _table(raw, "namespace_topics", problems)
+    parse_namespace_topics(namespace_topics, problems)  # the namespaces subsystem builds them at start
     scale = 1.0 if time_scale is None else time_scale
     if not scale > 0:
         problems.append(Problem("--time-scale", "must be greater than 0 (e.g. 0.001 plays 24 h in 86 s)"))
@@ -572,6 +578,7 @@ def load_settings(
         storage_accounts=storage_accounts,
         function_apps=function_apps,
         subscriptions={k: v for k, v in subscriptions.items() if isinstance(v, dict)},
+        namespace_topics=dict(namespace_topics),
         data_dir=data_dir or Path(env.get("SMSGRID_DATA_DIR", ".smsgrid")),
         db_url=db_url or env.get("SMSGRID_DB") or None,
         time_scale=scale,

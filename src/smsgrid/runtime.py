@@ -26,6 +26,8 @@ from smsgrid.events.models import DataCasing, resource_topic
 from smsgrid.messaging.publishing import EventFactory
 from smsgrid.messaging.service import Messaging
 from smsgrid.metrics import Metrics
+from smsgrid.namespaces.broker import NamespaceBroker
+from smsgrid.namespaces.routing import routing_store
 from smsgrid.store.port import Store, open_store
 from smsgrid.store.retention import run_retention
 
@@ -50,6 +52,7 @@ class Runtime:
     engine: DeliveryEngine
     carrier: CarrierSimulator
     entra: EntraIssuer
+    namespaces: NamespaceBroker
     dispatch: bool = True
     changes: ChangeFeed = field(default_factory=ChangeFeed)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
@@ -66,8 +69,16 @@ class Runtime:
         """`issuer_base_url`: the address that names the Entra issuer in the tokens of protected webhooks (the TLS
         listener's, docs/entra.md); a process without listeners (`smsgrid worker`) uses https://localhost."""
         changes = ChangeFeed()
-        store = notifying_store(open_store(settings.database_url), changes.bump)
         clock = Clock(settings.time_scale)
+        resource = settings.resource
+        namespaces = NamespaceBroker(
+            clock,
+            f"/subscriptions/{resource.subscription_id}/resourceGroups/{resource.resource_group}"
+            f"/providers/Microsoft.EventGrid/namespaces/{resource.name}",
+            serving=bool(base_url),  # `smsgrid worker` has no listener
+        )
+        namespaces.load(settings.namespace_topics)
+        store = routing_store(notifying_store(open_store(settings.database_url), changes.bump), namespaces)
         metrics = Metrics()
         registry = SubscriptionRegistry()
         # Many subscriptions to one host share its connections (hundreds of sockets to one receiver cost more
@@ -132,6 +143,7 @@ class Runtime:
             engine=engine,
             carrier=carrier,
             entra=entra,
+            namespaces=namespaces,
             dispatch=dispatch,
             changes=changes,
         )
@@ -140,6 +152,7 @@ class Runtime:
         await self.transport.start()
         # Listen before loading, so a subscription another process commits in between is not missed.
         await self.store.listen(self._on_store_wake)
+        await self.namespaces.attach(self.store)
         await self.subscriptions.load(self.settings.subscriptions)
         if self.dispatch:
             if self.store.dialect == "sqlite":

@@ -26,6 +26,7 @@ from smsgrid.store.records import (
     CarrierResult,
     DeliveryResult,
     InboundMessage,
+    NamespaceEntry,
     NewEvent,
     OutgoingMessage,
     SubscriptionRecord,
@@ -45,7 +46,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-TABLES = "messages, carrier_jobs, optouts, events, deliveries, attempts, deadletters, subscriptions"
+TABLES = (
+    "messages, carrier_jobs, optouts, events, deliveries, attempts, deadletters, subscriptions, "
+    "namespace_resources, namespace_entries"
+)
 
 
 @pytest.fixture(scope="module")
@@ -614,6 +618,37 @@ async def test_database_restart_is_unavailable_then_recovers_and_listening_resum
         assert {"carrier", "deliveries", "subscriptions"} <= set(woken)
     finally:
         await store.close()
+
+
+async def test_namespace_definitions_and_queues_survive_and_a_topic_takes_its_own_with_it(store: Store) -> None:
+    await store.put_namespace_resource("topic", "orders", b'{"v": 1}')
+    await store.put_namespace_resource("topic", "orders", b'{"v": 2}')  # an update replaces
+    await store.put_namespace_resource("subscription", "orders/workers", b"{}")
+    await store.put_namespace_resource("topic", "orders-archive", b"{}")
+    await store.put_namespace_resource("subscription", "orders-archive/keep", b"{}")
+    assert await store.list_namespace_resources() == [
+        ("topic", "orders", b'{"v": 2}'),
+        ("topic", "orders-archive", b"{}"),
+        ("subscription", "orders-archive/keep", b"{}"),
+        ("subscription", "orders/workers", b"{}"),
+    ]
+    queued = NamespaceEntry("orders/workers", 0, b'{"id": "a"}', expires_at=100.0, available_at=1.0)
+    locked = NamespaceEntry("orders/workers", 1, b'{"id": "b"}', 100.0, 1.0, 1, "dG9rZW4=", 61.0, 1.0)
+    other = NamespaceEntry("orders-archive/keep", 0, b'{"id": "c"}', 100.0, 1.0)
+    await store.save_namespace_entries([queued, locked, other], [])
+    released = NamespaceEntry("orders/workers", 1, b'{"id": "b"}', 100.0, 71.0, 1, None, 61.0, 1.0)
+    dead = NamespaceEntry("orders/workers", 0, b'{"id": "a"}', 100.0, 1.0, 2, dead_reason="Rejected", dead_at=5.0)
+    await store.save_namespace_entries([released, dead], [])
+    assert await store.list_namespace_entries() == [other, dead, released]
+    await store.save_namespace_entries([], [("orders/workers", 1)])  # acknowledged
+    await store.delete_namespace_resource("topic", "orders")
+    assert await store.list_namespace_resources() == [
+        ("topic", "orders-archive", b"{}"),
+        ("subscription", "orders-archive/keep", b"{}"),
+    ]
+    assert await store.list_namespace_entries() == [other]
+    await store.delete_namespace_resource("subscription", "orders-archive/keep")
+    assert await store.list_namespace_entries() == []
 
 
 def test_migrations_rebuild_schema_sql_exactly(postgres_cluster: PostgresCluster) -> None:

@@ -27,7 +27,7 @@ from smsgrid.store.records import (
     OutgoingMessage,
 )
 from smsgrid.store.sqlite.adapter import SqliteStore
-from smsgrid.store.sqlite.migrate import migrate
+from smsgrid.store.sqlite.migrate import migrate, migration_scripts
 
 T = TypeVar("T")
 SENDER = "+18005550100"
@@ -100,7 +100,8 @@ def test_migrations_rebuild_exactly_schema_sql(tmp_path: Path) -> None:
         }  # fmt: skip
         # Applying again changes nothing.
         assert migrate(migrated) == version
-        assert migrated.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == version
+        # One row per migration script (numbers may skip: parallel branches reserve theirs).
+        assert migrated.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(migration_scripts())
     finally:
         migrated.close()
         from_schema.close()

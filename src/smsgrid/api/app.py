@@ -18,6 +18,7 @@ from smsgrid.api.responses import error_response, json_response
 from smsgrid.api.web_auth import WebAuth
 from smsgrid.entra import routes as entra_routes
 from smsgrid.errors import AuthenticationError, RequestError, StoreUnavailableError
+from smsgrid.namespaces import routes as namespace_routes
 from smsgrid.runtime import Runtime
 from smsgrid.store.outage_log import OutageLog
 
@@ -141,6 +142,7 @@ def create_app(
         *admin.routes,
         *openapi.routes,
         *topic_publishing.routes,
+        *namespace_routes.routes,
         *(extra_routes or []),
         *entra_routes.routes,
     ]

@@ -20,6 +20,7 @@ from smsgrid.acs.openapi import data_plane_schemas, report_body, request_body, v
 from smsgrid.acs.versions import ROUTES, Operation
 from smsgrid.acs.versions import Route as AcsRoute
 from smsgrid.api.responses import json_response
+from smsgrid.namespaces import openapi as namespace_openapi
 from smsgrid.sms import MAX_RECIPIENTS
 
 Schema = dict[str, Any]
@@ -750,7 +751,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 '`{"error": {"code", "message"}}` body. See docs/admin-api.md.'
             ),
         },
-        "paths": {**_data_plane_paths(), **_admin_paths()},
+        "paths": {**_data_plane_paths(), **_admin_paths(), **namespace_openapi.paths()},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {
@@ -790,6 +791,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "`Authorization: Bearer <access key>` (the base64 key itself).",
                 },
+                **namespace_openapi.SECURITY_SCHEMES,
             },
         },
     }

@@ -143,3 +143,21 @@ class SubscriptionRecord:
     validation_deadline: float | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceEntry:
+    """One event in a namespace-topic event subscription's queue (smsgrid.namespaces), or dead-lettered from it
+    when `dead_reason` is set. `subscription` is "topic/subscription"."""
+
+    subscription: str
+    seq: int
+    event: bytes
+    expires_at: float
+    available_at: float
+    delivery_count: int = 0
+    lock_token: str | None = None
+    locked_until: float = 0.0
+    first_received_at: float | None = None
+    dead_reason: str | None = None
+    dead_at: float | None = None

@@ -8,7 +8,14 @@ from typing import Any
 import orjson
 
 from smsgrid.events.timestamps import Timestamp
-from smsgrid.store.records import CarrierJob, CarrierPlan, InboundMessage, OutgoingMessage, SubscriptionRecord
+from smsgrid.store.records import (
+    CarrierJob,
+    CarrierPlan,
+    InboundMessage,
+    NamespaceEntry,
+    OutgoingMessage,
+    SubscriptionRecord,
+)
 
 
 def iso(epoch: float | None) -> str | None:
@@ -186,3 +193,24 @@ def deadletter_dict(row: tuple[Any, ...]) -> dict[str, Any]:
         "redeliveredAt": iso(redelivered_at),
         "event": orjson.loads(item),
     }
+
+
+NAMESPACE_ENTRY_COLUMNS = (
+    "SELECT subscription, seq, event, expires_at, available_at, delivery_count, lock_token, locked_until, "
+    "first_received_at, dead_reason, dead_at FROM namespace_entries"
+)
+
+
+def namespace_entry_row(entry: NamespaceEntry) -> tuple[Any, ...]:
+    return (
+        entry.subscription, entry.seq, entry.event, entry.expires_at, entry.available_at, entry.delivery_count,
+        entry.lock_token, entry.locked_until, entry.first_received_at, entry.dead_reason, entry.dead_at,
+    )  # fmt: skip
+
+
+def namespace_entry(row: tuple[Any, ...]) -> NamespaceEntry:
+    return NamespaceEntry(
+        subscription=row[0], seq=int(row[1]), event=bytes(row[2]), expires_at=float(row[3]),
+        available_at=float(row[4]), delivery_count=int(row[5]), lock_token=row[6], locked_until=float(row[7]),
+        first_received_at=row[8], dead_reason=row[9], dead_at=row[10],
+    )  # fmt: skip

@@ -35,6 +35,7 @@ from smsgrid.store.records import (
     ClaimedDelivery,
     DeliveryResult,
     InboundMessage,
+    NamespaceEntry,
     NewEvent,
     OutgoingMessage,
     SubscriptionRecord,
@@ -379,6 +380,65 @@ class PostgresStore:
     async def list_subscriptions(self) -> list[SubscriptionRecord]:
         async def work(conn: asyncpg.Connection) -> list[SubscriptionRecord]:
             return [common.subscription_record(tuple(row)) for row in await conn.fetch(q.SUBSCRIPTIONS_BY_NAME)]
+
+        return await self._read(work)
+
+    # -- namespace topics ------------------------------------------------------------------------------------
+
+    async def put_namespace_resource(self, kind: str, key: str, body: bytes) -> None:
+        async def work(tx: Transaction) -> None:
+            await tx.conn.execute(
+                "INSERT INTO namespace_resources (kind, key, body) VALUES ($1, $2, $3) "
+                "ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
+                kind, key, body,
+            )  # fmt: skip
+
+        await self._write(work)
+
+    async def delete_namespace_resource(self, kind: str, key: str) -> None:
+        # A topic takes its subscriptions ("topic/…") and their queues with it.
+        prefix = key + "/%" if kind == "topic" else key
+
+        async def work(tx: Transaction) -> None:
+            await tx.conn.execute("DELETE FROM namespace_resources WHERE kind = $1 AND key = $2", kind, key)
+            await tx.conn.execute("DELETE FROM namespace_resources WHERE kind = 'subscription' AND key LIKE $1", prefix)
+            await tx.conn.execute("DELETE FROM namespace_entries WHERE subscription LIKE $1", prefix)
+
+        await self._write(work)
+
+    async def list_namespace_resources(self) -> list[tuple[str, str, bytes]]:
+        async def work(conn: asyncpg.Connection) -> list[tuple[str, str, bytes]]:
+            rows = await conn.fetch("SELECT kind, key, body FROM namespace_resources ORDER BY kind DESC, key")
+            return [(row[0], row[1], bytes(row[2])) for row in rows]
+
+        return await self._read(work)
+
+    async def save_namespace_entries(
+        self, upserts: Sequence[NamespaceEntry], deletes: Sequence[tuple[str, int]]
+    ) -> None:
+        async def work(tx: Transaction) -> None:
+            if deletes:
+                await tx.conn.executemany(
+                    "DELETE FROM namespace_entries WHERE subscription = $1 AND seq = $2", list(deletes)
+                )
+            if upserts:
+                await tx.conn.executemany(
+                    "INSERT INTO namespace_entries (subscription, seq, event, expires_at, available_at, "
+                    "delivery_count, lock_token, locked_until, first_received_at, dead_reason, dead_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (subscription, seq) DO UPDATE "
+                    "SET available_at = excluded.available_at, delivery_count = excluded.delivery_count, "
+                    "lock_token = excluded.lock_token, locked_until = excluded.locked_until, "
+                    "first_received_at = excluded.first_received_at, dead_reason = excluded.dead_reason, "
+                    "dead_at = excluded.dead_at",
+                    [common.namespace_entry_row(e) for e in upserts],
+                )
+
+        await self._write(work)
+
+    async def list_namespace_entries(self) -> list[NamespaceEntry]:
+        async def work(conn: asyncpg.Connection) -> list[NamespaceEntry]:
+            rows = await conn.fetch(common.NAMESPACE_ENTRY_COLUMNS + " ORDER BY subscription, seq")
+            return [common.namespace_entry(tuple(row)) for row in rows]
 
         return await self._read(work)
 

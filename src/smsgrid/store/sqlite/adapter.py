@@ -20,6 +20,7 @@ from smsgrid.store.records import (
     ClaimedDelivery,
     DeliveryResult,
     InboundMessage,
+    NamespaceEntry,
     NewEvent,
     OutgoingMessage,
     SubscriptionRecord,
@@ -259,6 +260,57 @@ class SqliteStore:
         def work(conn: sqlite3.Connection) -> list[SubscriptionRecord]:
             rows = conn.execute(q.SUBSCRIPTION_COLUMNS + " ORDER BY name").fetchall()
             return [common.subscription_record(row) for row in rows]
+
+        return await self._reader.submit(work)
+
+    # -- namespace topics ------------------------------------------------------------------------------------
+
+    async def put_namespace_resource(self, kind: str, key: str, body: bytes) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO namespace_resources (kind, key, body) VALUES (?, ?, ?) "
+                "ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
+                (kind, key, body),
+            )
+
+        await self._writer.submit(work)
+
+    async def delete_namespace_resource(self, kind: str, key: str) -> None:
+        # A topic takes its subscriptions ("topic/…") and their queues with it.
+        prefix = key + "/%" if kind == "topic" else key
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM namespace_resources WHERE kind = ? AND key = ?", (kind, key))
+            conn.execute("DELETE FROM namespace_resources WHERE kind = 'subscription' AND key LIKE ?", (prefix,))
+            conn.execute("DELETE FROM namespace_entries WHERE subscription LIKE ?", (prefix,))
+
+        await self._writer.submit(work)
+
+    async def list_namespace_resources(self) -> list[tuple[str, str, bytes]]:
+        def work(conn: sqlite3.Connection) -> list[tuple[str, str, bytes]]:
+            rows = conn.execute("SELECT kind, key, body FROM namespace_resources ORDER BY kind DESC, key").fetchall()
+            return [(row[0], row[1], bytes(row[2])) for row in rows]
+
+        return await self._reader.submit(work)
+
+    async def save_namespace_entries(
+        self, upserts: Sequence[NamespaceEntry], deletes: Sequence[tuple[str, int]]
+    ) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM namespace_entries WHERE subscription = ? AND seq = ?", deletes)
+            conn.executemany(
+                "INSERT OR REPLACE INTO namespace_entries (subscription, seq, event, expires_at, available_at, "
+                "delivery_count, lock_token, locked_until, first_received_at, dead_reason, dead_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [common.namespace_entry_row(e) for e in upserts],
+            )
+
+        await self._writer.submit(work)
+
+    async def list_namespace_entries(self) -> list[NamespaceEntry]:
+        def work(conn: sqlite3.Connection) -> list[NamespaceEntry]:
+            rows = conn.execute(common.NAMESPACE_ENTRY_COLUMNS + " ORDER BY subscription, seq").fetchall()
+            return [common.namespace_entry(tuple(row)) for row in rows]
 
         return await self._reader.submit(work)
 
