@@ -49,7 +49,8 @@ async def test_a_serving_process_picks_up_what_a_worker_routed_and_the_worker_ke
         worker.load(CONFIG)
         await api.attach(api_store)
         await worker.attach(worker_store)
-        await worker.route_resource_events([sms_event(1), sms_event(2)])
+        await worker_store.publish([sms_event(1), sms_event(2)])
+        await worker.catch_up()
         assert len(worker.topics["sms"].subscriptions["reader"].queue) == 0
         reader = api.topics["sms"].subscriptions["reader"]
         await api.pick_up(reader, force=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def anyio_backend() -> str:
 
 TABLES = (
     "messages, carrier_jobs, optouts, events, deliveries, attempts, deadletters, subscriptions, "
-    "namespace_resources, namespace_entries"
+    "namespace_resources, namespace_entries, namespace_outbox"
 )
 
 
@@ -649,6 +649,35 @@ async def test_namespace_definitions_and_queues_survive_and_a_topic_takes_its_ow
     assert await store.list_namespace_entries() == [other]
     await store.delete_namespace_resource("subscription", "orders-archive/keep")
     assert await store.list_namespace_entries() == []
+
+
+async def test_every_committed_event_waits_in_the_namespace_outbox_until_routed_once(store: Store) -> None:
+    await store.publish([event("e1"), event("e2", subscriptions=())])
+    await store.record_inbound(inbound(1, "hello"))
+
+    def failing(items: Sequence[bytes]) -> list[NamespaceEntry]:
+        raise RuntimeError("routing failed")
+
+    with pytest.raises(RuntimeError):
+        await store.route_namespace_outbox(10, failing)  # rolled back: the outbox keeps all three
+
+    routed: list[str] = []
+
+    def route(items: Sequence[bytes]) -> list[NamespaceEntry]:
+        ids = [orjson.loads(item)["id"] for item in items]
+        routed.extend(ids)
+        return [NamespaceEntry("sms/reader", len(routed) * 10 + n, item, 100.0, 1.0) for n, item in enumerate(items)]
+
+    first, entries = await store.route_namespace_outbox(2, route)  # a batch at a time, oldest first
+    assert (first, len(entries)) == (2, 2)
+    rest, _ = await store.route_namespace_outbox(10, route)
+    assert rest == 1
+    assert await store.route_namespace_outbox(10, route) == (0, [])
+    assert routed[:2] == ["e1", "e2"]
+    assert len(routed) == 3  # each event routed once
+    stored = await store.list_namespace_entries()
+    assert [orjson.loads(e.event)["id"] for e in stored] == routed
+    assert stored[:2] == entries
 
 
 def test_migrations_rebuild_schema_sql_exactly(postgres_cluster: PostgresCluster) -> None:

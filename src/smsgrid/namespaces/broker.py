@@ -32,7 +32,7 @@ from smsgrid.namespaces.queue import (
 )
 from smsgrid.namespaces.spec import SubscriptionSpec, TopicSpec, parse_config, parse_subscription, parse_topic
 from smsgrid.store.port import Store
-from smsgrid.store.records import NamespaceEntry, NewEvent
+from smsgrid.store.records import NamespaceEntry
 
 log = logging.getLogger("smsgrid.namespaces")
 
@@ -42,6 +42,8 @@ MAX_DEAD_LETTERS_KEPT = 1000
 POLL_SECONDS = 0.2
 # PostgreSQL scale-out: how often (seconds, at most) a serving process reads events other processes stored.
 PICKUP_SECONDS = 1.0
+# Events taken from the store's outbox per transaction (catch_up).
+OUTBOX_BATCH = 500
 
 
 @dataclass
@@ -84,6 +86,10 @@ class NamespaceBroker:
         self.pickup = False
         self._last_pickup = float("-inf")
         self._last_seq = 0
+        # Whether the store's outbox may hold events not yet routed (a catch-up failed or has not run yet).
+        self.behind = True
+        self._last_catch_up = float("-inf")
+        self._catching_up = asyncio.Lock()
 
     def topic_id(self, topic: str) -> str:
         return f"{self.namespace_id}/topics/{topic}"
@@ -196,15 +202,59 @@ class NamespaceBroker:
                     sub.queue.restore(_entry(r) for r in new)
                     sub.changed.set()
 
-    async def route_resource_events(self, events: Sequence[NewEvent]) -> None:
-        """The resource's committed events (SMS and custom-topic ones) into every topic that routes them, as the
-        CloudEvents Event Grid would make of them."""
-        targets = [t.spec.name for t in self.topics.values() if t.spec.route_sms_events]
-        if not targets or not events:
+    async def catch_up(self) -> None:
+        """Route the resource's committed events (SMS and custom-topic ones) into every topic that routes them, as
+        the CloudEvents Event Grid would make of them. Every event write also writes the event into the store's
+        outbox in the same transaction; this empties it, storing the entries in the transaction that removes the
+        events from it, so an event reaches its topics exactly once even when a process dies in between. A failure
+        leaves the outbox as it was, and the next write or receive tries again (`behind`)."""
+        if self.store is None:
             return
-        cloud = [event_grid_item_to_cloud_event(orjson.loads(e.item)) for e in events]
-        for name in targets:
-            await self.publish(name, cloud)
+        async with self._catching_up:
+            self.behind = True
+            self._last_catch_up = asyncio.get_running_loop().time()
+            while True:
+                taken, rows = await self.store.route_namespace_outbox(OUTBOX_BATCH, self._outbox_entries)
+                if self.serving:
+                    self._take_in(rows)
+                if taken < OUTBOX_BATCH:
+                    break
+            self.behind = False
+
+    async def try_catch_up(self) -> None:
+        """catch_up, a failure logged: the events wait in the outbox and `behind` has the next receive retry."""
+        try:
+            await self.catch_up()
+        except Exception as exc:  # whatever failed, nothing was lost and a later call retries
+            log.warning("namespace topics are behind the committed events (retrying): %s", exc)
+
+    def _outbox_entries(self, items: Sequence[bytes]) -> list[NamespaceEntry]:
+        # Runs inside the store's transaction (the SQLite writer thread): pure, no awaiting.
+        now = self.clock.now()
+        targets = [t for t in list(self.topics.values()) if t.spec.route_sms_events]
+        if not targets or not items:
+            return []
+        cloud = [event_grid_item_to_cloud_event(orjson.loads(item)) for item in items]
+        rows: list[NamespaceEntry] = []
+        for topic in targets:
+            for subscription in list(topic.subscriptions.values()):
+                ttl = subscription.queue.policy.time_to_live_seconds
+                for event in cloud:
+                    if subscription.spec.accepts(event.get("type")):
+                        # Increasing within this process, so the events keep their order in the queue.
+                        self._last_seq = max(self._last_seq + 1, _unique_seq(now))
+                        rows.append(
+                            NamespaceEntry(subscription.key, self._last_seq, orjson.dumps(event), now + ttl, now)
+                        )
+        return rows
+
+    def _take_in(self, rows: Sequence[NamespaceEntry]) -> None:
+        by_key = {s.key: s for t in self.topics.values() for s in t.subscriptions.values()}
+        for row in rows:
+            subscription = by_key.get(row.subscription)
+            if subscription is not None and not subscription.queue.knows(row.seq):
+                subscription.queue.restore([_entry(row)])
+                subscription.changed.set()
 
     # ------------------------------------------------------------------------------------------ subscribe
 
@@ -214,6 +264,9 @@ class NamespaceBroker:
         deadline = loop.time() + max_wait_seconds
         while True:
             subscription.changed.clear()
+            # Retried here until it succeeds; on PostgreSQL also what a process that died left in the outbox.
+            if self.behind or (self.pickup and loop.time() - self._last_catch_up >= PICKUP_SECONDS):
+                await self.try_catch_up()
             await self.pick_up(subscription)
             received = subscription.queue.receive(self.clock.now(), max_events)
             await self._save([subscription])
@@ -307,6 +360,8 @@ class NamespaceBroker:
             await self.put_topic(topic.spec)
             for sub_name in subs:
                 await self.put_subscription(topic.subscriptions[sub_name].spec)
+        # What was committed but not routed before a stop (or a SIGKILL).
+        await self.try_catch_up()
 
 
 def _unique_seq(now: float) -> int:

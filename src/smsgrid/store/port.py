@@ -75,6 +75,13 @@ class Store(Protocol):
         self, upserts: Sequence[NamespaceEntry], deletes: Sequence[tuple[str, int]]
     ) -> None: ...
     async def list_namespace_entries(self) -> list[NamespaceEntry]: ...
+    async def route_namespace_outbox(
+        self, limit: int, route: Callable[[Sequence[bytes]], Sequence[NamespaceEntry]]
+    ) -> tuple[int, list[NamespaceEntry]]:
+        """In one transaction: take up to `limit` committed events not yet routed into namespace topics (every
+        event write adds its event to this outbox), store the entries `route` makes of their Event Grid items and
+        remove them from the outbox. Returns how many events it took and the entries it stored."""
+        ...
 
     # Scale-out (PostgreSQL). `listen` calls on_wake("carrier" | "deliveries" | "subscriptions") when another
     # process committed such work (SQLite: nothing to do, one process). `purge_finished` deletes at most `limit`

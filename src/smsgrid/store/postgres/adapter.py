@@ -435,6 +435,32 @@ class PostgresStore:
 
         await self._write(work)
 
+    async def route_namespace_outbox(
+        self, limit: int, route: Callable[[Sequence[bytes]], Sequence[NamespaceEntry]]
+    ) -> tuple[int, list[NamespaceEntry]]:
+        async def work(tx: Transaction) -> tuple[int, list[NamespaceEntry]]:
+            # SKIP LOCKED: processes catching up at once take different events, never the same one twice.
+            rows = await tx.conn.fetch(
+                "SELECT o.event_seq, e.item FROM namespace_outbox o LEFT JOIN events e ON e.seq = o.event_seq "
+                "ORDER BY o.event_seq LIMIT $1 FOR UPDATE OF o SKIP LOCKED",
+                limit,
+            )
+            entries = list(route([bytes(row[1]) for row in rows if row[1] is not None]))
+            if entries:
+                await tx.conn.executemany(
+                    "INSERT INTO namespace_entries (subscription, seq, event, expires_at, available_at, "
+                    "delivery_count, lock_token, locked_until, first_received_at, dead_reason, dead_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (subscription, seq) DO NOTHING",
+                    [common.namespace_entry_row(e) for e in entries],
+                )
+            if rows:
+                await tx.conn.execute(
+                    "DELETE FROM namespace_outbox WHERE event_seq = ANY($1::bigint[])", [row[0] for row in rows]
+                )
+            return len(rows), entries
+
+        return await self._write(work)
+
     async def list_namespace_entries(self) -> list[NamespaceEntry]:
         async def work(conn: asyncpg.Connection) -> list[NamespaceEntry]:
             rows = await conn.fetch(common.NAMESPACE_ENTRY_COLUMNS + " ORDER BY subscription, seq")

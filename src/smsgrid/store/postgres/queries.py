@@ -68,6 +68,9 @@ WITH event AS (
 ), fanout AS (
     INSERT INTO deliveries (event_seq, subscription, state, due_at, published_at)
     SELECT event.seq, name, 'pending', $5, $5 FROM event, unnest($7::text[]) AS name
+), outbox AS (
+    -- the namespace topics catch up from here (NamespaceBroker.catch_up)
+    INSERT INTO namespace_outbox (event_seq) SELECT seq FROM event
 )
 SELECT seq FROM event
 """

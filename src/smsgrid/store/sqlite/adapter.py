@@ -307,6 +307,27 @@ class SqliteStore:
 
         await self._writer.submit(work)
 
+    async def route_namespace_outbox(
+        self, limit: int, route: Callable[[Sequence[bytes]], Sequence[NamespaceEntry]]
+    ) -> tuple[int, list[NamespaceEntry]]:
+        def work(conn: sqlite3.Connection) -> tuple[int, list[NamespaceEntry]]:
+            rows = conn.execute(
+                "SELECT o.event_seq, e.item FROM namespace_outbox o LEFT JOIN events e ON e.seq = o.event_seq "
+                "ORDER BY o.event_seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+            entries = list(route([bytes(row[1]) for row in rows if row[1] is not None]))
+            conn.executemany(
+                "INSERT OR IGNORE INTO namespace_entries (subscription, seq, event, expires_at, available_at, "
+                "delivery_count, lock_token, locked_until, first_received_at, dead_reason, dead_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [common.namespace_entry_row(e) for e in entries],
+            )
+            conn.executemany("DELETE FROM namespace_outbox WHERE event_seq = ?", [(row[0],) for row in rows])
+            return len(rows), entries
+
+        return await self._writer.submit(work)
+
     async def list_namespace_entries(self) -> list[NamespaceEntry]:
         def work(conn: sqlite3.Connection) -> list[NamespaceEntry]:
             rows = conn.execute(common.NAMESPACE_ENTRY_COLUMNS + " ORDER BY subscription, seq").fetchall()
@@ -448,6 +469,8 @@ def _insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
         (event.event_id, event.event_type, event.subject, event.message_id, event.published_at, event.item),
     )
     seq = cursor.lastrowid
+    # In the event's own transaction: the namespace topics catch up from here (NamespaceBroker.catch_up).
+    conn.execute("INSERT INTO namespace_outbox (event_seq) VALUES (?)", (seq,))
     if event.subscriptions:
         conn.executemany(
             q.INSERT_DELIVERY,
