@@ -38,6 +38,8 @@ delay_ms = 50
 [namespace_topics.basic.subscriptions.workers]
 [namespace_topics.filtered.subscriptions.created-only]
 filtersConfiguration = { includedEventTypes = ["Contoso.Order.Created"] }
+[namespace_topics.advanced.subscriptions.big-orders]
+filtersConfiguration = { filters = [ { operatorType = "NumberGreaterThanOrEquals", key = "data.total", value = 100 }, { operatorType = "StringBeginsWith", key = "subject", values = ["/orders/"] } ] }
 [namespace_topics.released.subscriptions.workers]
 [namespace_topics.rejected.subscriptions.workers]
 deliveryConfiguration = { deliveryMode = "Queue", queue = { deadLetterDestinationWithResourceIdentity = { endpointType = "StorageBlob" } } }
@@ -122,6 +124,43 @@ def test_a_filtered_subscription_gets_only_its_event_types(server: SmsgridProces
         got = client.receive(max_events=10, max_wait_time=10)
         assert [d.event.id for d in got] == [created.id]
         client.acknowledge(lock_tokens=[got[0].broker_properties.lock_token])
+
+
+def test_advanced_filters_pick_events_by_cloud_event_keys_from_toml_and_the_admin_api(server: SmsgridProcess) -> None:
+    with server.admin() as admin:
+        rush = {"filtersConfiguration": {"filters": [
+            {"operatorType": "StringContains", "key": "data.note", "values": ["rush"]},
+            {"operatorType": "StringIn", "key": "source", "values": ["/contoso/orders"]}]}}  # fmt: skip
+        created = admin.put("/admin/namespaces/topics/advanced/eventSubscriptions/rush", json={"properties": rush})
+        assert created.status_code == 201
+        assert (
+            created.json()["properties"]["filtersConfiguration"]["filters"] == rush["filtersConfiguration"]["filters"]
+        )
+        bad = admin.put(
+            "/admin/namespaces/topics/advanced/eventSubscriptions/bad",
+            json={"properties": {"filtersConfiguration": {"filters": [{"operatorType": "NumberIn", "key": "data.n"}]}}},
+        )
+        assert bad.status_code == 400
+        assert "filtersConfiguration.filters[0].values" in bad.json()["error"]["message"]
+
+    def sale(subject: str, total: int, note: str) -> CloudEvent[Any]:
+        return CloudEvent(source="/contoso/orders", type="Contoso.Order.Created", subject=subject,
+                          data={"total": total, "note": note}, id=str(uuid.uuid4()))  # fmt: skip
+
+    big, small, refund, urgent = (
+        sale("/orders/1", 250, "normal"), sale("/orders/2", 20, "normal"),
+        sale("/refunds/3", 500, "normal"), sale("/orders/4", 5, "RUSH please"),
+    )  # fmt: skip
+    with publisher(server, "advanced") as pub:
+        pub.send([big, small, refund, urgent])
+    with consumer(server, "advanced", "big-orders") as client:
+        got = client.receive(max_events=10, max_wait_time=10)
+        assert [d.event.id for d in got] == [big.id]
+        client.acknowledge(lock_tokens=[d.broker_properties.lock_token for d in got])
+    with consumer(server, "advanced", "rush") as client:
+        got = client.receive(max_events=10, max_wait_time=10)
+        assert [d.event.id for d in got] == [urgent.id]
+        client.acknowledge(lock_tokens=[d.broker_properties.lock_token for d in got])
 
 
 def test_release_makes_the_event_come_back_with_its_delivery_counted(server: SmsgridProcess) -> None:

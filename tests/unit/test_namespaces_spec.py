@@ -100,7 +100,8 @@ def test_every_problem_of_a_subscription_is_named() -> None:
             f"{q}.receiveLockDurationInSeconds",
             f"{q}.maxDeliveryCount",
             f"{q}.eventTimeToLive",  # P3D is past the topic's 2-day retention
-            "properties.filtersConfiguration.filters",
+            "properties.filtersConfiguration.filters[0].key",
+            "properties.filtersConfiguration.filters[0].values",
         ]
     )
 
@@ -108,9 +109,64 @@ def test_every_problem_of_a_subscription_is_named() -> None:
 def test_event_type_filters_compare_ignoring_case() -> None:
     spec, _ = subscription({"filtersConfiguration": {"includedEventTypes": ["Microsoft.Communication.SMSReceived"]}})
     assert spec is not None
-    assert spec.accepts("microsoft.communication.smsreceived")
-    assert not spec.accepts("Microsoft.Communication.SMSDeliveryReportReceived")
-    assert not spec.accepts(None)
+    assert spec.accepts(cloud_event("microsoft.communication.smsreceived"))
+    assert not spec.accepts(cloud_event("Microsoft.Communication.SMSDeliveryReportReceived"))
+    assert not spec.accepts({"id": "no type", "source": "/x"})
+
+
+def cloud_event(kind: str = "Contoso.Order.Created", **data: Any) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": "1", "source": "/contoso/orders", "type": kind, "subject": "/orders/7",
+            "data": data}  # fmt: skip
+
+
+ORDER_FILTERS = [
+    {"operatorType": "StringBeginsWith", "key": "subject", "values": ["/orders/"]},
+    {"operatorType": "NumberGreaterThanOrEquals", "key": "data.total", "value": 100},
+    {"operatorType": "StringIn", "key": "source", "values": ["/contoso/orders"]},
+    {"operatorType": "IsNullOrUndefined", "key": "data.voided"},
+    {"operatorType": "NumberInRange", "key": "data.items", "values": [[1, 10]]},
+    {"operatorType": "BoolEquals", "key": "data.paid", "value": True},
+]
+
+
+def test_advanced_filters_take_arms_namespace_filter_shapes_on_cloud_event_keys() -> None:
+    spec, problems = subscription({"filtersConfiguration": {"filters": ORDER_FILTERS}})
+    assert problems == []
+    assert spec is not None
+    assert spec.accepts(cloud_event(total=250, items=3, paid=True))
+    assert not spec.accepts(cloud_event(total=99, items=3, paid=True))  # NumberGreaterThanOrEquals
+    assert not spec.accepts(cloud_event(total=250, items=11, paid=True))  # NumberInRange
+    assert not spec.accepts(cloud_event(total=250, items=3, paid=True, voided=True))  # IsNullOrUndefined
+    assert not spec.accepts({**cloud_event(total=250, items=3, paid=True), "subject": "/refunds/1"})
+    assert not spec.accepts({**cloud_event(total=250, items=3, paid=True), "source": "/fabrikam"})
+    # Rendered in ARM's shape, and read back the same.
+    assert spec.arm("/t")["properties"]["filtersConfiguration"]["filters"] == ORDER_FILTERS
+    again, problems = subscription(spec.arm("/t"))
+    assert problems == []
+    assert again is not None
+    assert again.advanced_filters == spec.advanced_filters
+
+
+def test_advanced_filters_and_event_types_are_both_required() -> None:
+    spec, _ = subscription({"filtersConfiguration": {
+        "includedEventTypes": ["Contoso.Order.Created"],
+        "filters": [{"operatorType": "StringContains", "key": "data.note", "values": ["RUSH"]}]}})  # fmt: skip
+    assert spec is not None
+    assert spec.accepts(cloud_event(note="a rush order"))  # strings compare ignoring case
+    assert not spec.accepts(cloud_event("Contoso.Order.Shipped", note="rush"))
+    assert not spec.accepts(cloud_event(note="normal"))
+
+
+def test_bad_advanced_filters_are_named() -> None:
+    filters = [
+        {"operatorType": "NumberIn", "key": "data.n", "values": ["five"]},
+        {"operatorType": "StringRegex", "key": "data.n", "values": ["x"]},
+        {"operatorType": "BoolEquals", "key": "data.ok"},
+    ]
+    spec, problems = subscription({"filtersConfiguration": {"filters": filters}})
+    assert spec is None
+    path = "properties.filtersConfiguration.filters"
+    assert problems == [f"{path}[0].values[0]", f"{path}[1].operatorType", f"{path}[2].value"]
 
 
 def test_topics_take_arms_properties_and_refuse_bad_names_and_values() -> None:

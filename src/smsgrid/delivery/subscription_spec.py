@@ -750,6 +750,40 @@ def _parse_advanced_filter(raw: object, path: str, p: _Problems) -> tuple[Advanc
     return AdvancedFilter(operator=operator, key=key, values=values), len(values)
 
 
+def _parse_advanced_filters(raw_filters: object, filters_path: str, p: _Problems) -> list[AdvancedFilter]:
+    filters: list[AdvancedFilter] = []
+    if raw_filters is None:
+        return filters
+    if not isinstance(raw_filters, list):
+        p.add(filters_path, "must be a list of {operatorType, key, value(s)} objects")
+        return filters
+    if len(raw_filters) > MAX_ADVANCED_FILTERS:
+        p.add(filters_path, f"has {len(raw_filters)} filters; at most {MAX_ADVANCED_FILTERS} are allowed")
+    total_values = 0
+    for index, raw_filter in enumerate(raw_filters):
+        parsed, count = _parse_advanced_filter(raw_filter, f"{filters_path}[{index}]", p)
+        total_values += count
+        if parsed is not None:
+            filters.append(parsed)
+    if total_values > MAX_ADVANCED_FILTER_VALUES:
+        p.add(
+            filters_path,
+            f"has {total_values} values in total; at most {MAX_ADVANCED_FILTER_VALUES} are allowed "
+            "across all advanced filters (event-filtering, Limitations)",
+        )
+    return filters
+
+
+def parse_advanced_filters(raw: object, path: str, problems: list[Problem]) -> tuple[AdvancedFilter, ...]:
+    """A list of advanced filters (`operatorType`, `key`, `value`/`values`), by the rules of a webhook
+    subscription's `filter.advancedFilters`; namespace topics' `filtersConfiguration.filters` have the same shape
+    (ARM `Filter`, Microsoft.EventGrid namespaces 2025-02-15)."""
+    p = _Problems()
+    filters = _parse_advanced_filters(raw, path, p)
+    problems.extend(p.found)
+    return tuple(filters)
+
+
 def _parse_filter(raw: object, path: str, p: _Problems) -> SubscriptionFilter:
     obj = _object(
         raw,
@@ -773,30 +807,7 @@ def _parse_filter(raw: object, path: str, p: _Problems) -> SubscriptionFilter:
             included = tuple(t for t in raw_types if isinstance(t, str) and t)
     begins = _str(obj, "subjectBeginsWith", path, p) or ""
     ends = _str(obj, "subjectEndsWith", path, p) or ""
-    filters: list[AdvancedFilter] = []
-    raw_filters = obj.get("advancedFilters")
-    filters_path = _join(path, "advancedFilters")
-    if raw_filters is not None:
-        if not isinstance(raw_filters, list):
-            p.add(filters_path, "must be a list of {operatorType, key, value(s)} objects")
-        else:
-            if len(raw_filters) > MAX_ADVANCED_FILTERS:
-                p.add(
-                    filters_path,
-                    f"has {len(raw_filters)} filters; at most {MAX_ADVANCED_FILTERS} are allowed",
-                )
-            total_values = 0
-            for index, raw_filter in enumerate(raw_filters):
-                parsed, count = _parse_advanced_filter(raw_filter, f"{filters_path}[{index}]", p)
-                total_values += count
-                if parsed is not None:
-                    filters.append(parsed)
-            if total_values > MAX_ADVANCED_FILTER_VALUES:
-                p.add(
-                    filters_path,
-                    f"has {total_values} values in total; at most {MAX_ADVANCED_FILTER_VALUES} are allowed "
-                    "across all advanced filters (event-filtering, Limitations)",
-                )
+    filters = _parse_advanced_filters(obj.get("advancedFilters"), _join(path, "advancedFilters"), p)
     return SubscriptionFilter(
         included_event_types=included,
         subject_begins_with=begins,

@@ -163,7 +163,7 @@ class NamespaceBroker:
             return
         touched: list[Subscription] = []
         for subscription in self.topics[topic].subscriptions.values():
-            accepted = [e for e in events if subscription.spec.accepts(e.get("type"))]
+            accepted = [e for e in events if subscription.spec.accepts(e)]
             for event in accepted:
                 subscription.queue.enqueue(event, now)
             if accepted:
@@ -177,7 +177,7 @@ class NamespaceBroker:
         for subscription in self.topics[topic].subscriptions.values():
             ttl = subscription.queue.policy.time_to_live_seconds
             for event in events:
-                if subscription.spec.accepts(event.get("type")):
+                if subscription.spec.accepts(event):
                     # Increasing within this process, so the events keep their order in the queue.
                     self._last_seq = max(self._last_seq + 1, _unique_seq(now))
                     rows.append(NamespaceEntry(subscription.key, self._last_seq, orjson.dumps(event), now + ttl, now))
@@ -240,7 +240,7 @@ class NamespaceBroker:
             for subscription in list(topic.subscriptions.values()):
                 ttl = subscription.queue.policy.time_to_live_seconds
                 for event in cloud:
-                    if subscription.spec.accepts(event.get("type")):
+                    if subscription.spec.accepts(event):
                         # Increasing within this process, so the events keep their order in the queue.
                         self._last_seq = max(self._last_seq + 1, _unique_seq(now))
                         rows.append(

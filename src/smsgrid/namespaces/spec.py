@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from smsgrid.delivery.filters import AdvancedFilter, SubscriptionFilter, advanced_filter_to_dict, matches
+from smsgrid.delivery.subscription_spec import parse_advanced_filters
 from smsgrid.errors import Problem
 
 # ARM: namespace topic and event subscription names are 3-50 letters, digits and hyphens.
@@ -140,13 +142,19 @@ class SubscriptionSpec:
     time_to_live_text: str | None = None
     included_event_types: tuple[str, ...] | None = None
     dead_letter: Mapping[str, Any] | None = None
+    advanced_filters: tuple[AdvancedFilter, ...] = ()
+    _filter: SubscriptionFilter = field(init=False, repr=False, compare=False)
 
-    def accepts(self, event_type: object) -> bool:
-        # Event types compare case-insensitively in Event Grid filters.
-        if self.included_event_types is None:
-            return True
-        return isinstance(event_type, str) and event_type.casefold() in {t.casefold() for t in
-                                                                          self.included_event_types}  # fmt: skip
+    def __post_init__(self) -> None:
+        # Compiled once: the webhook subscriptions' evaluator (smsgrid.delivery.filters), on the CloudEvent.
+        compiled = SubscriptionFilter(included_event_types=self.included_event_types,
+                                      advanced_filters=self.advanced_filters)  # fmt: skip
+        object.__setattr__(self, "_filter", compiled)
+
+    def accepts(self, event: Mapping[str, Any]) -> bool:
+        """Whether the CloudEvent passes `includedEventTypes` (compared ignoring case) and every filter in
+        `filters` (keys such as `type`, `subject`, `source`, `data.x`)."""
+        return matches(self._filter, event)
 
     def arm(self, topic_id: str) -> dict[str, Any]:
         queue: dict[str, Any] = {
@@ -156,7 +164,7 @@ class SubscriptionSpec:
         }
         if self.dead_letter is not None:
             queue["deadLetterDestinationWithResourceIdentity"] = dict(self.dead_letter)
-        filters: dict[str, Any] = {"filters": []}
+        filters: dict[str, Any] = {"filters": [advanced_filter_to_dict(f) for f in self.advanced_filters]}
         if self.included_event_types is not None:
             filters["includedEventTypes"] = list(self.included_event_types)
         return {
@@ -218,6 +226,7 @@ def parse_subscription(topic: TopicSpec, name: str, body: object, problems: list
         dead_letter = None
     filters = props.get("filtersConfiguration", {})
     included: tuple[str, ...] | None = None
+    advanced: tuple[AdvancedFilter, ...] = ()
     if not isinstance(filters, Mapping):
         problems.append(Problem("properties.filtersConfiguration", "must be an object"))
     else:
@@ -228,10 +237,7 @@ def parse_subscription(topic: TopicSpec, name: str, body: object, problems: list
                                         "must be an array of event type names"))  # fmt: skip
             else:
                 included = tuple(types)
-        if filters.get("filters"):
-            problems.append(Problem("properties.filtersConfiguration.filters",
-                                    "advanced filters are not supported on namespace topics yet; use "
-                                    "includedEventTypes"))  # fmt: skip
+        advanced = parse_advanced_filters(filters.get("filters"), "properties.filtersConfiguration.filters", problems)
     if len(problems) > before:
         return None
     assert lock is not None
@@ -245,6 +251,7 @@ def parse_subscription(topic: TopicSpec, name: str, body: object, problems: list
         time_to_live_text=ttl_text if isinstance(ttl_text, str) else None,
         included_event_types=included,
         dead_letter=dead_letter,
+        advanced_filters=advanced,
     )
 
 
