@@ -430,9 +430,13 @@ async def test_retention_deletes_only_finished_rows_older_than_the_cutoff(store:
     # Old but still pending: kept. Old but carrier work outstanding: kept. New: kept.
     await store.publish([event("e-pending", published_at=old)])
     [waiting] = await store.accept_messages([outgoing(2, created_at=old, due_at=now + 3600)])
+    assert (await store.route_namespace_outbox(100, lambda items: []))[0] == 2  # routed into no topic
+    # Old and finished but not yet routed into the namespace topics: kept until it is.
+    await store.publish([event("e-unrouted", published_at=old, subscriptions=())])
     await store.record_inbound(inbound(3, "new", now=now, subscriptions=()))
     removed = await purge_expired(store, now - 7 * 86_400, batch=1)
     assert removed == 2  # the event (with its deliveries, attempts, dead letter) and its message
+    assert await store.get_event("e-unrouted") is not None
     assert await store.get_message(gone.message_id) is None
     assert await store.get_event("e-gone") is None
     assert await store.list_deadletters(limit=5, include_redelivered=True) == []
@@ -440,6 +444,9 @@ async def test_retention_deletes_only_finished_rows_older_than_the_cutoff(store:
     assert await store.get_message(waiting.message_id) is not None
     assert await store.get_message(inbound(3, "new").message_id) is not None
     assert await purge_expired(store, now - 7 * 86_400) == 0
+    await store.route_namespace_outbox(100, lambda items: [])
+    assert await purge_expired(store, now - 7 * 86_400) == 1
+    assert await store.get_event("e-unrouted") is None
 
 
 async def test_two_stores_on_one_database_never_share_a_claim(store_url: str) -> None:

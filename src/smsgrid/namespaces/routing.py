@@ -43,7 +43,7 @@ class _RoutingStore:
     async def _catch_up(self) -> None:
         # The write itself is committed: failing it now would have the caller redo it (a second inbound SMS, a
         # second delivery report), whatever went wrong. Its events wait in the outbox for the next catch-up.
-        await self._broker.try_catch_up()
+        await self._broker.after_write()
 
 
 def routing_store(inner: Store, broker: NamespaceBroker) -> Store:

@@ -198,6 +198,8 @@ WITH doomed AS (
       AND NOT EXISTS (
         SELECT 1 FROM deliveries d
         WHERE d.event_seq = e.seq AND (d.state = 'pending' OR d.finished_at >= $1))
+      -- not yet routed into the namespace topics (namespace_outbox): kept until it is
+      AND NOT EXISTS (SELECT 1 FROM namespace_outbox o WHERE o.event_seq = e.seq)
     ORDER BY e.seq LIMIT $2 FOR UPDATE SKIP LOCKED
 ), gone_attempts AS (
     DELETE FROM attempts a USING deliveries d, doomed

@@ -117,6 +117,8 @@ WHERE e.published_at < ?
   AND e.seq < coalesce((SELECT seq FROM events WHERE published_at >= ? ORDER BY seq LIMIT 1), 9223372036854775807)
   AND NOT EXISTS (
     SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND (d.state = 'pending' OR d.finished_at >= ?))
+  -- not yet routed into the namespace topics (namespace_outbox): kept until it is
+  AND NOT EXISTS (SELECT 1 FROM namespace_outbox o WHERE o.event_seq = e.seq)
 ORDER BY e.seq LIMIT ?
 """
 PURGE_EVENTS = (
