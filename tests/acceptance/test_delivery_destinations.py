@@ -195,22 +195,27 @@ def test_azure_function_gets_notifications_at_its_event_grid_trigger_url_without
     assert [r for r in function_host.requests if r.method == "OPTIONS"] == []
 
 
+def subscribe_refusing(server: SmsgridProcess, name: str, url: str, container: str) -> None:
+    """A webhook that refuses every SMSReceived (400: dead-lettered at once) into `container` of the account."""
+    put_subscription(
+        server,
+        name,
+        {
+            "destination": {"endpointType": "WebHook", "properties": {"endpointUrl": url}},
+            "filter": {"includedEventTypes": [RECEIVED]},
+            "deadLetterDestination": {
+                "endpointType": "StorageBlob",
+                "properties": {"resourceId": STORAGE_ID, "blobContainerName": container},
+            },
+        },
+    )
+
+
 def test_dead_letters_are_blobs_in_the_storage_account(server: SmsgridProcess, azurite: Azurite) -> None:  # noqa: F811
     blobs = BlobServiceClient.from_connection_string(azurite.connection_string)
     container = blobs.create_container("deadletters")
     with WebhookSink(responder=lambda _request: 400) as refusing:
-        put_subscription(
-            server,
-            "refuses-all",
-            {
-                "destination": {"endpointType": "WebHook", "properties": {"endpointUrl": refusing.url}},
-                "filter": {"includedEventTypes": [RECEIVED]},
-                "deadLetterDestination": {
-                    "endpointType": "StorageBlob",
-                    "properties": {"resourceId": STORAGE_ID, "blobContainerName": "deadletters"},
-                },
-            },
-        )
+        subscribe_refusing(server, "refuses-all", refusing.url, "deadletters")
         message_id = inbound(server, "+14255559003", OWNED, "nobody wants this")
         (blob,) = eventually(lambda: list(container.list_blobs(name_starts_with="REFUSES-ALL/")))
 
@@ -230,18 +235,7 @@ EVENT_GRID_FIELDS = {"id", "topic", "subject", "eventType", "eventTime", "data",
 
 def test_dead_letters_fall_back_to_files_when_the_container_is_missing(server: SmsgridProcess) -> None:
     with WebhookSink(responder=lambda _request: 400) as refusing:
-        put_subscription(
-            server,
-            "refuses-no-container",
-            {
-                "destination": {"endpointType": "WebHook", "properties": {"endpointUrl": refusing.url}},
-                "filter": {"includedEventTypes": [RECEIVED]},
-                "deadLetterDestination": {
-                    "endpointType": "StorageBlob",
-                    "properties": {"resourceId": STORAGE_ID, "blobContainerName": "no-such-container"},
-                },
-            },
-        )
+        subscribe_refusing(server, "refuses-no-container", refusing.url, "no-such-container")
         message_id = inbound(server, "+14255559004", OWNED, "kept on disk")
         root = server.data_dir / "deadletters" / "no-such-container" / "REFUSES-NO-CONTAINER"
         (path,) = eventually(lambda: list(root.rglob("*.json")))

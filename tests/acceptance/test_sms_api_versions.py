@@ -74,11 +74,8 @@ THREE_SEGMENTS = "x" * 307  # GSM-7: 153 per part, so 307 characters are 3 segme
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsgridProcess]:
-    process = start_smsgrid(tmp_path_factory.mktemp("versions"), config=CONFIG, time_scale=0.001)
-    try:
+    with start_smsgrid(tmp_path_factory.mktemp("versions"), config=CONFIG, time_scale=0.001) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -51,11 +51,8 @@ reply = "thanks"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsgridProcess]:
-    process = start_smsgrid(tmp_path_factory.mktemp("numbers"), config=CONFIG)
-    try:
+    with start_smsgrid(tmp_path_factory.mktemp("numbers"), config=CONFIG) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

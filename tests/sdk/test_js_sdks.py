@@ -81,11 +81,8 @@ def node_modules() -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsgridProcess]:
-    process = start_smsgrid(tmp_path_factory.mktemp("smsgrid"), config=CONFIG)
-    try:
+    with start_smsgrid(tmp_path_factory.mktemp("smsgrid"), config=CONFIG) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")
