@@ -261,13 +261,11 @@ async def publish_events(request: Request) -> Response:
     if "cloudevents" in request.headers.get("content-type", "").lower():
         raise RequestError(400, "BadRequest", _NOT_CLOUD_EVENTS.strip())
     body = await read_body(request, PUBLISH_BODY_LIMIT)
-    factory = runtime.messaging.events
+    factory = runtime.events
     items = check_events(body, topic=factory.topic)
     now = runtime.clock.now()
     events = [factory.from_item(item, message_id=None, published_at=now) for item in items]
-    await runtime.store.publish(events)
-    runtime.metrics.record_published(events)
-    runtime.engine.wake()
+    await runtime.publisher.commit(runtime.store.publish(events), events)
     # Event Grid answers a successful publish with 200 and an empty body.
     return Response(status_code=200)
 

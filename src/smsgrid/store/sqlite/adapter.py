@@ -103,6 +103,21 @@ class SqliteStore:
     async def next_carrier_due(self) -> float | None:
         return await self._reader.submit(lambda conn: conn.execute(q.NEXT_CARRIER_DUE).fetchone()[0])
 
+    async def update_carrier_plans(self, plans: Sequence[tuple[str, CarrierPlan]]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            for message_id, plan in plans:
+                conn.execute(q.UPDATE_CARRIER_PLAN, (plan.due_at, common.plan_json(plan), message_id))
+
+        await self._writer.submit(work)
+
+    async def carrier_job_by_reference(self, reference: str) -> CarrierJob | None:
+        def work(conn: sqlite3.Connection) -> CarrierJob | None:
+            row = conn.execute(q.CARRIER_JOB_BY_REFERENCE, (reference,)).fetchone()
+            found = None if row is None else conn.execute(q.CARRIER_JOB_MESSAGE, (row[0],)).fetchone()
+            return None if row is None or found is None else common.carrier_job(row[0], row[1], found)
+
+        return await self._reader.submit(work)
+
     # -- events and deliveries -------------------------------------------------------------------------------
 
     async def publish(self, events: Sequence[NewEvent]) -> None:
