@@ -10,10 +10,10 @@ from typing import Any
 
 from smsgrid.acs.models import SendRequest
 from smsgrid.carrier.port import RecipientRefusal, RecipientScreen
-from smsgrid.clock import Clock
 from smsgrid.config import Settings
 from smsgrid.errors import InvalidPhoneNumberError, RequestError
 from smsgrid.events.models import phone_subject
+from smsgrid.messaging.carrier_dispatch import TimeSource
 from smsgrid.messaging.inbound import Inbox, resource_senders
 from smsgrid.messaging.throttling import WINDOW_SECONDS, SendThrottle
 from smsgrid.metrics import Metrics
@@ -40,7 +40,7 @@ class Messaging:
         *,
         store: Store,
         settings: Settings,
-        clock: Clock,
+        clock: TimeSource,
         carrier: RecipientScreen,
         inbox: Inbox,
         wake_carrier: Callable[[], None],
