@@ -234,6 +234,12 @@ async def test_submitted_carrier_work_waits_and_is_found_by_the_carriers_referen
     await store.finish_carrier_jobs([CarrierResult(first.message_id, "sent", None, None, None)], now + 61)
     assert await store.carrier_job_by_reference("smsc-1") is None
     assert second.plan.reference is None
+    # A second finish of the same work (a late receipt racing the timeout) commits nothing: one final report.
+    late = event("late-report", message_id=first.message_id)
+    await store.finish_carrier_jobs([CarrierResult(first.message_id, "delivered", 2000, {}, late)], now + 62)
+    stored = await store.get_message(first.message_id)
+    assert stored is not None
+    assert (stored["status"], stored["events"]) == ("sent", [])
 
 
 async def test_repeatability_id_answers_the_first_message_again(store: Store) -> None:

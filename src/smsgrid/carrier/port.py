@@ -16,6 +16,8 @@ connection later) only speaks to the network. The contract, seen from an adapter
 - **`poll(message, reference, now)`**: what the carrier knows now about a message it accepted (SMPP `query_sm`;
   the simulator's planned outcome). The core polls at `news_at`, and once more when the sender's report timeout
   passes. `CarrierNews.silent` says the carrier will never report this message (the message stays "sent").
+  `CarrierNews.reply` (a handset's answer the message caused) is read only with a final answer — a report,
+  `silent`, or at the report timeout — and committed with it; any other inbound SMS goes to the sink.
 - **Pushed news** (`CarrierSink`, given to `start`): a `DeliveryReport` names the message by the carrier's
   reference; it may arrive before `submit` returned (receipts before responses). An `InboundSms` is a handset's
   message to one of the resource's numbers. Both sink methods return only after the core committed what they

@@ -90,9 +90,12 @@ class SqliteStore:
     async def finish_carrier_jobs(self, results: Sequence[CarrierResult], now: float) -> None:
         def work(conn: sqlite3.Connection) -> None:
             for r in results:
+                # Only work still waiting is finished, as on PostgreSQL: a pushed report and the timeout (or two
+                # copies of one receipt) may race, and whoever deletes the job first reports it, exactly once.
+                if conn.execute(q.DELETE_CARRIER_JOB, (r.message_id,)).rowcount == 0:
+                    continue
                 report = orjson.dumps(r.report).decode() if r.report is not None else None
                 conn.execute(q.FINISH_MESSAGE, (r.status, r.status_code, report, now, r.message_id))
-                conn.execute(q.DELETE_CARRIER_JOB, (r.message_id,))
                 if r.event is not None:
                     _insert_event(conn, r.event)
                 if r.reply is not None:
