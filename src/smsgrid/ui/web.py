@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -10,6 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from smsgrid.api.context import AppContext
 from smsgrid.api.responses import read_body
+from smsgrid.api.routing import Handler
 from smsgrid.api.web_auth import WebAuth
 from smsgrid.ui import session
 from smsgrid.ui.live import Versions
@@ -61,6 +63,36 @@ def login_redirect(auth: WebAuth, request: Request) -> Response | None:
 
 async def read_form(request: Request) -> bytes:
     return await read_body(request, MAX_FORM_BYTES)
+
+
+def login_required(page: Handler[AppContext]) -> Handler[AppContext]:
+    """The login gate of a page: without a session, a redirect to the login page that comes back here."""
+
+    async def gated(ctx: AppContext, request: Request) -> Response:
+        if (gate := login_redirect(ctx.web_auth, request)) is not None:
+            return gate
+        return await page(ctx, request)
+
+    gated.__name__ = page.__name__
+    return gated
+
+
+FormHandler = Callable[[AppContext, Request, bytes], Awaitable[Response]]
+
+
+def form_action(action: FormHandler) -> Handler[AppContext]:
+    """The gate of a form post: a session first, then a body whose CSRF token matches it; `action` gets the body."""
+
+    async def checked(ctx: AppContext, request: Request) -> Response:
+        if (gate := login_redirect(ctx.web_auth, request)) is not None:
+            return gate
+        body = await read_form(request)
+        if not session.csrf_ok(ctx.web_auth, request, session.form_fields(body).get(session.CSRF_FIELD)):
+            return csrf_refused()
+        return await action(ctx, request, body)
+
+    checked.__name__ = action.__name__
+    return checked
 
 
 def csrf_refused() -> Response:
