@@ -13,15 +13,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smsgrid.api import admin, data_plane, openapi, topic_publishing
+from smsgrid.api import admin, data_plane, entra, namespaces, openapi, topic_publishing
 from smsgrid.api.context import AppContext
 from smsgrid.api.errors import http_answer
 from smsgrid.api.responses import error_response, json_response
 from smsgrid.api.routing import bind
-from smsgrid.entra import routes as entra_routes
 from smsgrid.errors import AuthenticationError, DomainError, RequestError, StoreUnavailableError
 from smsgrid.metrics import EXPOSITION_CONTENT_TYPE, exposition
-from smsgrid.namespaces import routes as namespace_routes
 from smsgrid.store.outage_log import OutageLog
 
 log = logging.getLogger("smsgrid.api")
@@ -159,9 +157,9 @@ def create_app(
         *admin.routes(ctx),
         *openapi.routes,
         *topic_publishing.routes(ctx),
-        *namespace_routes.routes(ctx),
+        *namespaces.routes(ctx),
         *extra_routes,
-        *entra_routes.routes(ctx.entra),
+        *entra.routes(ctx.entra),
     ]
     outage = OutageLog(log, "API", "sends and other writes are answered 503, reads still work")
     return Starlette(
