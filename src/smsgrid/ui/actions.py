@@ -20,13 +20,12 @@ from smsgrid.ui import session
 from smsgrid.ui.forms import (
     FormError,
     inbound_fields,
-    number_from_path,
     send_request,
     subscription_properties,
     values_from_post,
 )
 from smsgrid.ui.pages import render_phone, render_subscription_form
-from smsgrid.ui.web import not_found, redirect
+from smsgrid.ui.web import not_found, owned_number, redirect
 
 
 def _phone_url(owned: str, counterpart: str | None, notice: str) -> str:
@@ -37,9 +36,9 @@ def _phone_url(owned: str, counterpart: str | None, notice: str) -> str:
 
 
 async def send(ctx: AppContext, request: Request, body: bytes) -> Response:
-    owned = number_from_path(request.path_params["number"])
-    if owned is None or owned not in ctx.resource.phone_numbers:
-        return not_found(ctx, request, f"{request.path_params['number']} is not a number of this resource.")
+    owned = owned_number(ctx, request)
+    if isinstance(owned, Response):
+        return owned
     fields = session.form_fields(body)
     try:
         results = await ctx.messaging.send(send_request(fields, owned))
@@ -56,9 +55,9 @@ async def send(ctx: AppContext, request: Request, body: bytes) -> Response:
 
 async def receive(ctx: AppContext, request: Request, body: bytes) -> Response:
     """ "Text this number": an SMS from a handset to the owned number, as `POST /admin/inbound` records it."""
-    owned = number_from_path(request.path_params["number"])
-    if owned is None or owned not in ctx.resource.phone_numbers:
-        return not_found(ctx, request, f"{request.path_params['number']} is not a number of this resource.")
+    owned = owned_number(ctx, request)
+    if isinstance(owned, Response):
+        return owned
     fields = session.form_fields(body)
     try:
         sender, text = inbound_fields(fields)

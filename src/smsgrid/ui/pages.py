@@ -19,7 +19,7 @@ from smsgrid.ui.conversations import conversations, thread
 from smsgrid.ui.forms import EVENT_TYPES, SCHEMAS, number_from_path, subscription_form_values
 from smsgrid.ui.live import Versions, change_stream, current_versions
 from smsgrid.ui.timeline import message_steps
-from smsgrid.ui.web import not_found, redirect, render
+from smsgrid.ui.web import not_found, owned_number, redirect, render
 
 DASHBOARD_WINDOW = 1000  # newest messages / events the dashboard's numbers are computed over
 PHONE_WINDOW = 500
@@ -88,9 +88,9 @@ async def render_phone(
     status: int = 200,
 ) -> Response:
     """The phone page; the compose and inbound handlers re-render it with what was typed and the problems."""
-    owned = number_from_path(request.path_params["number"])
-    if owned is None or owned not in ctx.resource.phone_numbers:
-        return not_found(ctx, request, f"{request.path_params['number']} is not a number of this resource.")
+    owned = owned_number(ctx, request)
+    if isinstance(owned, Response):
+        return owned
     versions = await current_versions(ctx)
     messages = await ctx.store.list_messages(limit=PHONE_WINDOW, number=owned)
     threads = conversations(owned, messages)

@@ -14,6 +14,7 @@ from smsgrid.api.responses import read_body
 from smsgrid.api.routing import Handler
 from smsgrid.api.web_auth import WebAuth
 from smsgrid.ui import session
+from smsgrid.ui.forms import number_from_path
 from smsgrid.ui.live import Versions
 from smsgrid.ui.templating import environment
 
@@ -140,6 +141,14 @@ def refresh_url(request: Request) -> str:
 
 def redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def owned_number(ctx: AppContext, request: Request) -> str | Response:
+    """The resource's number a `/phones/{number}…` path names, or the 404 page when it names none."""
+    owned = number_from_path(request.path_params["number"])
+    if owned is None or owned not in ctx.resource.phone_numbers:
+        return not_found(ctx, request, f"{request.path_params['number']} is not a number of this resource.")
+    return owned
 
 
 def not_found(ctx: AppContext, request: Request, what: str) -> Response:
