@@ -8,6 +8,7 @@ including those under `if TYPE_CHECKING:`, since a type is a dependency too.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import smsgrid
@@ -52,17 +53,24 @@ def imported_modules(tree: ast.AST, module: str, is_package: bool) -> set[str]:
     return {name for name in found if name == "smsgrid" or name.startswith("smsgrid.")}
 
 
-def subsystem_graph() -> dict[str, set[str]]:
-    graph: dict[str, set[str]] = {}
+@functools.cache
+def subsystem_edges() -> frozenset[tuple[str, str]]:
+    """Every (importer, imported) pair of different subsystems in the source, read once per test run."""
+    edges: set[tuple[str, str]] = set()
     for path in sorted(SOURCE.rglob("*.py")):
         module = module_name(path)
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        source = subsystem(module)
-        graph.setdefault(source, set())
         for target in imported_modules(tree, module, path.name == "__init__.py"):
-            edge = (source, subsystem(target))
-            if edge[0] != edge[1] and edge not in KNOWN_EXCEPTIONS:
-                graph[source].add(edge[1])
+            edges.add((subsystem(module), subsystem(target)))
+    return frozenset(edge for edge in edges if edge[0] != edge[1])
+
+
+def subsystem_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for source, target in subsystem_edges():
+        graph.setdefault(source, set())
+        if (source, target) not in KNOWN_EXCEPTIONS:
+            graph[source].add(target)
     return graph
 
 
