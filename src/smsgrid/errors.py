@@ -9,7 +9,13 @@ The tree::
     │   └── ConfigError               a configuration file that cannot be used
     ├── InvalidPhoneNumberError       not an E.164 number ACS would accept
     ├── AuthenticationError           HMAC / bearer / SAS check failed (HTTP 401)
-    ├── RequestError                  a request-level error with an Azure error code (HTTP 4xx)
+    ├── RequestError                  an HTTP-layer error with its status and Azure error code (HTTP 4xx)
+    ├── DomainError                   a domain rule refused the operation; no HTTP status (the API maps it)
+    │   ├── InvalidRequest            the input breaks a rule (code: Azure's error code, e.g. InvalidToNumber)
+    │   ├── NotFound                  what it names does not exist
+    │   ├── Conflict                  it contradicts what exists
+    │   ├── Throttled                 over a rate limit; retry after `retry_after` seconds
+    │   └── Unauthorized              the caller may not use what it named (a sender the resource does not own)
     └── StoreError                    the store failed
         └── StoreUnavailableError     the store cannot commit right now (HTTP 503); retry later
 
@@ -18,6 +24,7 @@ Messages say what to change, not only what went wrong.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -74,6 +81,55 @@ class RequestError(SmsgridError):
         self.message = message
         self.headers = headers  # e.g. Retry-After on a 429
         super().__init__(f"{status} {code}: {message}")
+
+
+class DomainError(SmsgridError):
+    """A domain rule refused the operation. Carries Azure's error code and a message, never an HTTP status:
+    `smsgrid.api.errors` maps each kind to its status and body, once, for the API and the web UI."""
+
+    code = "BadRequest"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        self.message = message
+        if code is not None:
+            self.code = code
+        super().__init__(f"{self.code}: {message}")
+
+
+class InvalidRequest(DomainError):
+    """The input breaks a rule."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, code)
+
+
+class NotFound(DomainError):
+    code = "NotFound"
+
+
+class Conflict(DomainError):
+    code = "Conflict"
+
+
+def whole_seconds(seconds: float) -> int:
+    """A wait as Retry-After gives it (whole seconds, RFC 9110 §10.2.3): rounded up, never 0."""
+    return max(1, math.ceil(round(seconds, 3)))
+
+
+class Throttled(DomainError):
+    """Over a rate limit: may be retried after `retry_after` seconds."""
+
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class Unauthorized(DomainError):
+    """The caller may not use what it named; `message` says why (ACS itself answers with no message)."""
+
+    code = "Unauthorized"
 
 
 class StoreError(SmsgridError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -253,3 +254,17 @@ class Runtime:
             events=self.events,
             publisher=self.publisher,
         )
+
+
+def private_data_dir(settings: Settings) -> None:
+    """Makes the data dir private: it holds the database, the TLS key and dead letters (SECURITY.md). An existing
+    dir keeps its mode."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set `stop`, so `serve` and `worker` stop cleanly on either (where the loop allows it)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from smsgrid.api.app import allowed_host_names, create_app
 from smsgrid.api.context import AppContext
 from smsgrid.config import Settings
-from smsgrid.runtime import Runtime
+from smsgrid.runtime import Runtime, private_data_dir, stop_on_signals
 from smsgrid.tls import TlsFiles, ensure_certificate
 
 log = logging.getLogger("smsgrid")
@@ -193,8 +192,7 @@ async def serve(
     dispatch: bool = True,
     on_ready: ReadyHook | None = None,
 ) -> None:
-    # Private: it holds the database, the TLS key and dead letters (SECURITY.md). An existing dir keeps its mode.
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_data_dir(settings)
     tls = ensure_certificate(settings.data_dir) if listen.tls_port else None
     http_sock = _bind(listen.host, listen.port)
     tls_sock = _bind(listen.host, listen.tls_port) if tls else None
@@ -238,10 +236,7 @@ async def serve(
         sockets.append(tls_sock)
     await runtime.start()
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(servers, sockets, strict=True)]
     while not all(s.started for s in servers):
         if any(t.done() for t in tasks):

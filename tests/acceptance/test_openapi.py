@@ -20,10 +20,9 @@ from schemathesis.checks import (
 from schemathesis.core.result import Err
 from starlette.routing import Route
 
-from smsgrid.api import admin, data_plane, openapi, topic_publishing
+from smsgrid.api import admin, data_plane, namespaces, openapi, topic_publishing
 from smsgrid.cli.client import HmacAuth, decode_key
 from smsgrid.config import WELL_KNOWN_ACCESS_KEY
-from smsgrid.namespaces import routes as namespace_routes
 from smsgrid.testing import SmsgridProcess, WebhookSink
 from smsgrid.testing.plugin import inbound, subscribe
 
@@ -83,7 +82,7 @@ def test_the_document_lists_every_route(smsgrid_server: SmsgridProcess) -> None:
     assert document["openapi"] == "3.1.0"
     assert document["servers"] == [{"url": smsgrid_server.base_url}]
     documented = {(_template(path), method) for path, item in document["paths"].items() for method in item}
-    tables = [*data_plane.TABLE, *admin.TABLE, *topic_publishing.TABLE, *namespace_routes.TABLE]
+    tables = [*data_plane.TABLE, *admin.TABLE, *topic_publishing.TABLE, *namespaces.TABLE]
     served = {(_template(spec.path), spec.method.lower()) for spec in tables} | {
         (_template(route.path), method.lower())
         for route in openapi.routes

@@ -12,13 +12,14 @@ import orjson
 
 from smsgrid.acs.models import MessagingConnect, Recipient, SendRequest
 from smsgrid.carrier.memory import InMemoryCarrier
-from smsgrid.config import Settings, load_settings
+from smsgrid.config import Settings
 from smsgrid.events.models import DataCasing
 from smsgrid.messaging.carrier_dispatch import CarrierDispatcher
 from smsgrid.messaging.inbound import Inbox, resource_senders
 from smsgrid.messaging.publishing import EventFactory, EventPublisher
 from smsgrid.messaging.service import Messaging
 from smsgrid.metrics import Metrics
+from smsgrid.settings import load_settings
 from smsgrid.store.port import Store, open_store
 from smsgrid.store.records import CarrierPlan, CarrierResult, InboundMessage, NewEvent
 

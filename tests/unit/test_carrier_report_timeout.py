@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smsgrid.carrier.rules import CarrierDecision, plan_for
-from smsgrid.config import load_settings
 from smsgrid.errors import ConfigError
+from smsgrid.settings import load_settings
 
 
 def _decision(outcome: str = "Delivered", delay: float = 1.0) -> CarrierDecision:

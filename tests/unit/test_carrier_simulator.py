@@ -8,7 +8,8 @@ import pytest
 
 from smsgrid.carrier.port import Accepted, CarrierNews, OutboundSms, RecipientRefusal, Refused
 from smsgrid.carrier.simulator import CarrierSimulator
-from smsgrid.config import CarrierSettings, load_settings
+from smsgrid.config import CarrierSettings
+from smsgrid.settings import load_settings
 
 pytestmark = pytest.mark.anyio
 

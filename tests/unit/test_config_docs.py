@@ -25,9 +25,9 @@ from smsgrid.config import (
     StorageAccount,
     StoreSettings,
     ThrottlingSettings,
-    load_settings,
 )
 from smsgrid.config.model import TABLE_NAME
+from smsgrid.settings import load_settings
 
 DOC = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from smsgrid.config import WELL_KNOWN_ACCESS_KEY, FunctionApp, Settings, StorageAccount, load_settings
+from smsgrid.config import WELL_KNOWN_ACCESS_KEY, FunctionApp, Settings, StorageAccount
 from smsgrid.errors import ConfigError, Problem
+from smsgrid.settings import load_settings
 
 OWN_KEY = base64.b64encode(b"k" * 32).decode()
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from smsgrid.config import Settings, load_settings
+from smsgrid.config import Settings
 from smsgrid.errors import ConfigError
+from smsgrid.settings import load_settings
 
 
 def _load(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Settings:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from smsgrid.config import load_settings
 from smsgrid.errors import ConfigError
+from smsgrid.settings import load_settings
 
 
 def test_the_header_timeout_defaults_to_ten_seconds_and_reads_the_server_section(tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from smsgrid.config import FunctionApp, StorageAccount, load_settings
+from smsgrid.config import FunctionApp, StorageAccount
 from smsgrid.delivery.destinations.send import destination_config_problem, queue_message_text
 from smsgrid.delivery.subscription_spec import (
     AzureFunctionDestination,
@@ -25,6 +26,7 @@ from smsgrid.delivery.subscription_spec import (
     spec_to_storage_dict,
 )
 from smsgrid.errors import ConfigError, SubscriptionSpecError
+from smsgrid.settings import load_settings
 
 STORAGE_ID = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
 FUNCTION_ID = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/sms-app/functions/OnSms"
@@ -295,6 +297,9 @@ def test_the_ui_form_does_not_turn_a_queue_subscription_into_a_broken_webhook() 
 NAME = st.from_regex(r"[a-z0-9]([a-z0-9-]{1,20}[a-z0-9])", fullmatch=True)
 
 
+# No deadline: the first example imports the storage SDK, which takes seconds on a loaded machine; what is
+# checked is that the signatures are equal, not how fast.
+@hypothesis_settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     method=st.sampled_from(["POST", "PUT"]),
     path=st.lists(NAME, min_size=1, max_size=4),

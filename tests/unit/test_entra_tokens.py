@@ -18,10 +18,10 @@ from smsgrid.config import (
     WELL_KNOWN_CLIENT_SECRET,
     WELL_KNOWN_TENANT_ID,
     EntraApplication,
-    load_settings,
 )
 from smsgrid.entra import keys, tokens
 from smsgrid.errors import ConfigError
+from smsgrid.settings import load_settings
 
 TENANT = WELL_KNOWN_TENANT_ID
 CLIENT = WELL_KNOWN_CLIENT_ID

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsgrid.config import load_settings
 from smsgrid.errors import ConfigError, Problem
 from smsgrid.namespaces.spec import (
     SubscriptionSpec,
@@ -21,6 +20,7 @@ from smsgrid.namespaces.spec import (
     parse_subscription,
     parse_topic,
 )
+from smsgrid.settings import load_settings
 
 TOPIC = TopicSpec("orders", retention_days=2)
 

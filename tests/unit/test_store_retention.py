@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from smsgrid.config import load_settings
 from smsgrid.errors import ConfigError
+from smsgrid.settings import load_settings
 from smsgrid.store.retention import purge_expired, retention_cutoff
 
 

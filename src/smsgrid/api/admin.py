@@ -12,7 +12,7 @@ from starlette.routing import Route
 from smsgrid.acs.validation import bad_request, load_json_object
 from smsgrid.api.auth import Caller, admin_caller, check_hmac_admin
 from smsgrid.api.context import AppContext
-from smsgrid.api.ids import id_number
+from smsgrid.api.ids import find_deadletter, id_number
 from smsgrid.api.responses import json_response, read_body
 from smsgrid.api.routing import RouteSpec, bind_routes
 from smsgrid.api.web_auth import LOGIN_TOKEN_SECONDS
@@ -178,10 +178,9 @@ async def list_deadletters(ctx: AppContext, request: Request) -> Response:
 async def redeliver(ctx: AppContext, request: Request) -> Response:
     await admin_body(ctx, request)
     text = request.path_params["deadletter_id"]
-    deadletter_id = id_number(text)
-    found = None if deadletter_id is None else await ctx.store.get_deadletter(deadletter_id)
-    if deadletter_id is None or found is None:
+    if (lookup := await find_deadletter(ctx.store, text)) is None:
         raise _not_found(f"No dead letter with id '{text}'.")
+    deadletter_id, found = lookup
     if found["redeliveredAt"] is not None:
         raise RequestError(409, "Conflict", f"Dead letter {text} was already redelivered at {found['redeliveredAt']}.")
     if not await ctx.redelivery(deadletter_id):

@@ -13,14 +13,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smsgrid.api import admin, data_plane, openapi, topic_publishing
+from smsgrid.api import admin, data_plane, entra, namespaces, openapi, topic_publishing
 from smsgrid.api.context import AppContext
+from smsgrid.api.errors import http_answer
 from smsgrid.api.responses import error_response, json_response
 from smsgrid.api.routing import bind
-from smsgrid.entra import routes as entra_routes
-from smsgrid.errors import AuthenticationError, RequestError, StoreUnavailableError
+from smsgrid.errors import AuthenticationError, DomainError, RequestError, StoreUnavailableError
 from smsgrid.metrics import EXPOSITION_CONTENT_TYPE, exposition
-from smsgrid.namespaces import routes as namespace_routes
 from smsgrid.store.outage_log import OutageLog
 
 log = logging.getLogger("smsgrid.api")
@@ -39,6 +38,12 @@ async def metrics(ctx: AppContext, request: Request) -> Response:
 async def _request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
     return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    answer = http_answer(exc)
+    return error_response(answer.status, answer.code, answer.message, answer.headers)
 
 
 async def _auth_error(request: Request, exc: Exception) -> Response:
@@ -152,9 +157,9 @@ def create_app(
         *admin.routes(ctx),
         *openapi.routes,
         *topic_publishing.routes(ctx),
-        *namespace_routes.routes(ctx),
+        *namespaces.routes(ctx),
         *extra_routes,
-        *entra_routes.routes(ctx.entra),
+        *entra.routes(ctx.entra),
     ]
     outage = OutageLog(log, "API", "sends and other writes are answered 503, reads still work")
     return Starlette(
@@ -162,6 +167,7 @@ def create_app(
         middleware=[Middleware(_HostCheck, allowed=allowed_hosts), Middleware(_StoreRecoveryWatch, outage=outage)],
         exception_handlers={
             RequestError: _request_error,
+            DomainError: _domain_error,
             AuthenticationError: _auth_error,
             StoreUnavailableError: _unavailable(outage),
             HTTPException: _http_error,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from smsgrid.store.port import Store
+
 MAX_ID_DIGITS = 18  # below 2**63: every store's integer key, and never a 5,000-digit int() to parse
 
 
@@ -10,3 +14,11 @@ def id_number(text: str | None) -> int | None:
     if not text or not (text.isascii() and text.isdigit()) or len(text) > MAX_ID_DIGITS:
         return None
     return int(text)
+
+
+async def find_deadletter(store: Store, text: str) -> tuple[int, dict[str, Any]] | None:
+    """The dead letter a path names, with its id; None (a 404 in the API and the UI alike) for an unparsable id
+    or one the store does not have."""
+    deadletter_id = id_number(text)
+    found = None if deadletter_id is None else await store.get_deadletter(deadletter_id)
+    return None if deadletter_id is None or found is None else (deadletter_id, found)

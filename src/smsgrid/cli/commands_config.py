@@ -9,8 +9,9 @@ import typer
 from rich.markup import escape
 
 from smsgrid.cli.options import EXIT_USAGE, JsonOption, out, print_json
-from smsgrid.config import Settings, load_settings
+from smsgrid.config import Settings
 from smsgrid.errors import ConfigError, Problem
+from smsgrid.settings import load_settings
 
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
 

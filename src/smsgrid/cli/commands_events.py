@@ -14,14 +14,11 @@ from rich.table import Table
 from smsgrid.cli.client import ServerRefused, SmsgridClient
 from smsgrid.cli.commands_subscriptions import expand_event_types
 from smsgrid.cli.options import (
-    DEFAULT_URL,
+    DEFAULT_CLIENT,
     EXIT_REFUSED,
     EXIT_USAGE,
-    WELL_KNOWN_ACCESS_KEY,
-    JsonOption,
-    KeyOption,
-    UrlOption,
-    connect,
+    ClientOptions,
+    client_command,
     err,
     fail,
     out,
@@ -103,6 +100,7 @@ def _print_event(entry: dict[str, Any], as_json: bool) -> None:
 
 
 @events_app.command("tail")
+@client_command()
 def tail(
     event_type: Annotated[
         list[str] | None,
@@ -114,9 +112,7 @@ def tail(
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.0, help="Stop after this many seconds.")] = None,
     last: Annotated[int, typer.Option("--last", min=0, max=1000, help="First show the N newest past events.")] = 0,
     interval: Annotated[float, typer.Option("--interval", min=0.05, help="Seconds between polls.")] = 0.5,
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
 ) -> None:
     """Print events as they are published (JSON Lines with --json). Ctrl+C stops."""
     wanted = set(expand_event_types(event_type or []))
@@ -125,7 +121,7 @@ def tail(
     matches: Callable[[dict[str, Any]], bool] = lambda e: not wanted or e.get("eventType") in wanted  # noqa: E731
     shown = 0
     deadline = None if timeout is None else time.monotonic() + timeout
-    with connect(url, key) as client:
+    with opts.connect() as client:
         cursor, backlog = EventCursor.at_end(client, last)
         # On stderr even with --json: scripts may wait for this line before causing the events they expect.
         what = ", ".join(sorted(wanted)) or "all event types"
@@ -135,7 +131,7 @@ def tail(
             while True:
                 for entry in batch:
                     if matches(entry):
-                        _print_event(entry, as_json)
+                        _print_event(entry, opts.as_json)
                         shown += 1
                         if count is not None and shown >= count:
                             return
@@ -151,19 +147,18 @@ def tail(
 
 
 @deadletters_app.command("list")
+@client_command()
 def list_deadletters(
     include_redelivered: Annotated[
         bool, typer.Option("--include-redelivered", help="Also those already redelivered.")
     ] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many, newest first.")] = 100,
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
 ) -> None:
     """Events that could not be delivered, with why (deadLetterReason, lastDeliveryOutcome)."""
-    with connect(url, key) as client:
+    with opts.connect() as client:
         items = client.list_deadletters(limit=limit, include_redelivered=include_redelivered)
-    if as_json:
+    if opts.as_json:
         print_json(items)
         return
     table = Table()
@@ -193,27 +188,26 @@ def list_deadletters(
 
 
 @deadletters_app.command("redeliver")
+@client_command()
 def redeliver(
     deadletter_id: Annotated[int | None, typer.Argument(help="The dead letter's id (see `deadletters list`).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Redeliver every dead letter not yet redelivered.")] = False,
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
 ) -> None:
     """Queue dead-lettered events for delivery again, to the same subscription."""
     if (deadletter_id is None) == (not all_):
         fail("give one dead letter id, or --all.", EXIT_USAGE)
-    with connect(url, key) as client:
+    with opts.connect() as client:
         if deadletter_id is not None:
             answer = client.redeliver(deadletter_id)
-            if as_json:
+            if opts.as_json:
                 print_json(answer)
             else:
                 out.print(f"dead letter {deadletter_id} queued for redelivery")
             return
         results = _redeliver_all(client)
     refused = [r for r in results if not r["redelivered"]]
-    if as_json:
+    if opts.as_json:
         print_json(results)
     else:
         for result in refused:

@@ -14,14 +14,11 @@ from rich.table import Table
 from rich.tree import Tree
 
 from smsgrid.cli.options import (
-    DEFAULT_URL,
+    DEFAULT_CLIENT,
     EXIT_REFUSED,
     EXIT_USAGE,
-    WELL_KNOWN_ACCESS_KEY,
-    JsonOption,
-    KeyOption,
-    UrlOption,
-    connect,
+    ClientOptions,
+    client_command,
     err,
     fail,
     out,
@@ -102,6 +99,7 @@ def _results_table(results: list[dict[str, Any]]) -> Table:
     return table
 
 
+@client_command()
 def send(
     to: Annotated[
         list[str] | None, typer.Option("--to", help=f"Recipient in E.164; repeat for up to {MAX_RECIPIENTS}.")
@@ -119,29 +117,27 @@ def send(
         Path | None,
         typer.Option("--csv", help="Bulk send: a CSV file with the header to,message (optional from,tag)."),
     ] = None,
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
 ) -> None:
     """Send an SMS through the ACS data plane (POST /sms, HMAC-signed like the official SDK)."""
     if csv_file is not None:
         if to or message is not None:
             fail("give either --csv FILE or --to/--message, not both.", EXIT_USAGE)
-        _send_csv(csv_file, sender, report, tag, url, key, as_json)
+        _send_csv(csv_file, sender, report, tag, opts)
         return
     if not to or message is None:
         fail("say whom and what: --to +14255550123 --message 'Hello' (or --csv FILE for many).", EXIT_USAGE)
     if len(to) > MAX_RECIPIENTS:
         fail(f"at most {MAX_RECIPIENTS} --to per send (ACS limit); use --csv for more.", EXIT_USAGE)
-    with connect(url, key) as client:
+    with opts.connect() as client:
         results = client.send(sender, to, message, report=report, tag=tag)
-    _finish(results, as_json)
+    _finish(results, opts.as_json)
 
 
-def _send_csv(path: Path, sender: str, report: bool, tag: str | None, url: str, key: str, as_json: bool) -> None:
+def _send_csv(path: Path, sender: str, report: bool, tag: str | None, opts: ClientOptions) -> None:
     rows = read_send_csv(path, sender, tag)
     results: list[dict[str, Any]] = []
-    with connect(url, key) as client:
+    with opts.connect() as client:
         progress = Progress(
             TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
         )
@@ -151,7 +147,7 @@ def _send_csv(path: Path, sender: str, report: bool, tag: str | None, url: str, 
                 [result] = client.send(row.sender, [row.to], row.message, report=report, tag=row.tag)
                 results.append({"line": row.line, **result})
                 progress.advance(task)
-    _finish(results, as_json)
+    _finish(results, opts.as_json)
 
 
 def _finish(results: list[dict[str, Any]], as_json: bool) -> None:
@@ -166,35 +162,33 @@ def _finish(results: list[dict[str, Any]], as_json: bool) -> None:
         raise typer.Exit(EXIT_REFUSED)
 
 
+@client_command()
 def receive(
     message: Annotated[str, typer.Option("--message", "-m", help="The text the handset sends.")],
     sender: Annotated[str, typer.Option("--from", help="The handset's number (E.164).")] = "+14255550123",
     to: Annotated[str, typer.Option("--to", help="One of the resource's numbers.")] = DEFAULT_SENDER,
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
 ) -> None:
     """Simulate an SMS arriving at one of your numbers (POST /admin/inbound): subscribers get SMSReceived."""
-    with connect(url, key) as client:
+    with opts.connect() as client:
         message_id = client.inbound(sender, to, message)
-    if as_json:
+    if opts.as_json:
         print_json({"messageId": message_id})
     else:
         out.print(f"received {message_id}")
 
 
 @messages_app.command("list")
+@client_command()
 def list_messages(
     number: Annotated[str | None, typer.Option("--number", help="Only messages from or to this number.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many, newest first.")] = 50,
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
 ) -> None:
     """List messages, newest first."""
-    with connect(url, key) as client:
+    with opts.connect() as client:
         items = client.list_messages(limit=limit, number=number)
-    if as_json:
+    if opts.as_json:
         print_json(items)
         return
     if not items:
@@ -227,16 +221,15 @@ def _short(text: str, width: int = 40) -> str:
 
 
 @messages_app.command("show")
+@client_command()
 def show_message(
     message_id: Annotated[str, typer.Argument(help="The message id (Outgoing_… or Incoming_…).")],
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
 ) -> None:
     """One message: its state, delivery report, events and each event's deliveries."""
-    with connect(url, key) as client:
+    with opts.connect() as client:
         item = client.get_message(message_id)
-    if as_json:
+    if opts.as_json:
         print_json(item)
         return
     tree = Tree(f"[bold]{escape(str(item['messageId']))}[/bold]  {item.get('direction')}  {_status(item)}")

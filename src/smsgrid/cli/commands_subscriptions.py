@@ -11,14 +11,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from smsgrid.cli.options import (
-    DEFAULT_URL,
+    DEFAULT_CLIENT,
     EXIT_REFUSED,
     EXIT_USAGE,
-    WELL_KNOWN_ACCESS_KEY,
-    JsonOption,
-    KeyOption,
-    UrlOption,
-    connect,
+    ClientOptions,
+    client_command,
     fail,
     out,
     print_json,
@@ -90,6 +87,7 @@ def _schema_choice(value: str | None) -> str | None:
 
 
 @subscriptions_app.command("create")
+@client_command()
 def create(
     name: Annotated[str, typer.Argument(help="3-64 letters, digits and hyphens.")],
     endpoint: Annotated[str | None, typer.Option("--endpoint", help="The webhook URL events are POSTed to.")] = None,
@@ -109,9 +107,7 @@ def create(
     body_file: Annotated[
         Path | None, typer.Option("--body", help="A JSON file with the whole subscription body instead.")
     ] = None,
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
 ) -> None:
     """Create or replace a subscription; the endpoint must answer the validation handshake first (SPEC §3)."""
     if body_file is not None:
@@ -122,11 +118,11 @@ def create(
         body = subscription_body(endpoint, event_types or [], _schema_choice(schema), max_events_per_batch)
     else:
         fail("say where to deliver: --endpoint http://127.0.0.1:9000/events (or --body FILE).", EXIT_USAGE)
-    with connect(url, key) as client:
+    with opts.connect() as client:
         answer = client.put_subscription(name, body)
     properties = answer.get("properties", {})
     state = properties.get("provisioningState")
-    if as_json:
+    if opts.as_json:
         print_json(answer)
     else:
         colour = {"Succeeded": "green", "AwaitingManualAction": "yellow"}.get(str(state), "red")
@@ -150,15 +146,14 @@ def _types(item: dict[str, Any]) -> str:
 
 
 @subscriptions_app.command("list")
+@client_command()
 def list_subscriptions(
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
 ) -> None:
     """Every subscription with its state and endpoint health."""
-    with connect(url, key) as client:
+    with opts.connect() as client:
         items = client.list_subscriptions()
-    if as_json:
+    if opts.as_json:
         print_json(items)
         return
     if not items:
@@ -181,11 +176,10 @@ def list_subscriptions(
 
 
 @subscriptions_app.command("show")
+@client_command()
 def show(
     name: Annotated[str, typer.Argument(help="The subscription's name.")],
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
     include_full_endpoint_url: Annotated[
         bool, typer.Option("--include-full-endpoint-url", help="Show the endpoint URL with its query (getFullUrl).")
     ] = False,
@@ -198,14 +192,14 @@ def show(
 ) -> None:
     """One subscription as the admin API returns it (secrets hidden as Azure hides them, unless asked for with the
     flags `az eventgrid event-subscription show` has)."""
-    with connect(url, key) as client:
+    with opts.connect() as client:
         item = client.get_subscription(name)
         destination = item.get("properties", {}).get("destination", {}).get("properties", {})
         if include_full_endpoint_url:
             destination["endpointUrl"] = client.subscription_full_url(name)
         if include_attribute_secrets:
             destination["deliveryAttributeMappings"] = client.subscription_delivery_attributes(name)
-    if as_json:
+    if opts.as_json:
         print_json(item)
         return
     props = item.get("properties", {})
@@ -231,16 +225,15 @@ def show(
 
 
 @subscriptions_app.command("delete")
+@client_command()
 def delete(
     name: Annotated[str, typer.Argument(help="The subscription's name.")],
-    url: UrlOption = DEFAULT_URL,
-    key: KeyOption = WELL_KNOWN_ACCESS_KEY,
-    as_json: JsonOption = False,
+    opts: ClientOptions = DEFAULT_CLIENT,
 ) -> None:
     """Delete a subscription; its pending deliveries stop."""
-    with connect(url, key) as client:
+    with opts.connect() as client:
         client.delete_subscription(name)
-    if as_json:
+    if opts.as_json:
         print_json({"name": name, "deleted": True})
     else:
         out.print(f"deleted subscription {escape(name)}")

@@ -14,11 +14,14 @@ from smsgrid.cli.commands_config import config_app
 from smsgrid.cli.commands_events import deadletters_app, events_app
 from smsgrid.cli.commands_messaging import messages_app, receive, send
 from smsgrid.cli.commands_subscriptions import subscriptions_app
-from smsgrid.cli.options import DEFAULT_URL, KeyOption, UrlOption, connect
+from smsgrid.cli.options import (
+    DEFAULT_CLIENT,
+    ClientOptions,
+    client_command,
+)
+from smsgrid.cli.startup import settings_of, start_up
 from smsgrid.cli.worker import worker
-from smsgrid.config import WELL_KNOWN_ACCESS_KEY, Settings, load_settings
-from smsgrid.errors import ConfigError
-from smsgrid.logs import LOG_FORMATS, LogFormat, configure_logging
+from smsgrid.config import WELL_KNOWN_ACCESS_KEY, Settings
 
 if TYPE_CHECKING:
     # The server stack (uvicorn, TLS) loads only for `serve`: client commands start faster without it.
@@ -52,14 +55,6 @@ TimeScaleOption = Annotated[
     float,
     typer.Option("--time-scale", help="Multiplies retry delays, TTL, validation window, carrier delay."),
 ]
-
-
-def _settings(config: Path | None, data_dir: Path | None, db: str | None, time_scale: float) -> Settings:
-    try:
-        return load_settings(config, data_dir=data_dir, db_url=db, time_scale=time_scale)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 SNIPPET = """\
@@ -150,10 +145,7 @@ def serve(
     """Run the data plane, admin API, web UI, carrier simulator and delivery engine in one process."""
     from smsgrid.server import Listen, run
 
-    chosen = _log_format(log_format)
-    settings = _settings(config, data_dir, db, time_scale)
-    client_secrets = [app.client_secret for app in settings.entra.applications]
-    configure_logging(chosen, secrets=[settings.resource.access_key, *client_secrets])
+    settings, chosen = start_up(config=config, data_dir=data_dir, db=db, time_scale=time_scale, log_format=log_format)
     listen = Listen(host, port, tls_port)
     announce = _log_ready(settings, listen) if chosen == "json" else _announce(settings, listen)
     try:
@@ -174,23 +166,16 @@ def connection_string_command(
     """Print the connection string for the official SDK."""
     from smsgrid.server import connection_string
 
-    settings = _settings(config, data_dir, None, 1.0)
+    settings = settings_of(config, data_dir, None, 1.0)
     typer.echo(connection_string(host, tls_port, port, settings.resource.access_key))
 
 
 @app.command("login-url")
-def login_url_command(url: UrlOption = DEFAULT_URL, key: KeyOption = WELL_KNOWN_ACCESS_KEY) -> None:
+@client_command(json=False)
+def login_url_command(opts: ClientOptions = DEFAULT_CLIENT) -> None:
     """Print a one-time web UI login URL (valid once, for 15 minutes) from the running server."""
-    with connect(url, key) as client:
+    with opts.connect() as client:
         typer.echo(client.login_url())
-
-
-def _log_format(value: str) -> LogFormat:
-    for choice in LOG_FORMATS:
-        if value.lower() == choice:
-            return choice
-    err.print(f"[red]error:[/red] --log-format must be one of {', '.join(LOG_FORMATS)}, not {value!r}.")
-    raise typer.Exit(2)
 
 
 app.command()(send)

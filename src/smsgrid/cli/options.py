@@ -6,9 +6,12 @@ Exit codes (docs/cli.md): 0 ok · 1 the server said no or found nothing · 2 usa
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 import orjson
@@ -86,16 +89,63 @@ def connect(url: str, key: str) -> Iterator[SmsgridClient]:
             fail(str(exc), EXIT_REFUSED)
 
 
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """`--url`, `--key` and `--json`, the options of every command that talks to a running server."""
+
+    url: str = DEFAULT_URL
+    key: str = WELL_KNOWN_ACCESS_KEY
+    as_json: bool = False
+
+    def connect(self) -> AbstractContextManager[SmsgridClient]:
+        return connect(self.url, self.key)
+
+
+# The default of a command's `opts`; client_command always passes the real one.
+DEFAULT_CLIENT = ClientOptions()
+
+_CLIENT_PARAMETERS = (
+    inspect.Parameter("url", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_URL, annotation=UrlOption),
+    inspect.Parameter("key", inspect.Parameter.KEYWORD_ONLY, default=WELL_KNOWN_ACCESS_KEY, annotation=KeyOption),
+)
+_JSON_PARAMETER = inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=JsonOption)
+
+
+def client_command(*, json: bool = True) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Declares `--url`, `--key` (and `--json`) once for a command that takes `opts: ClientOptions`: Typer reads
+    the wrapper's signature, which has those three options in place of `opts`."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "opts"]
+        added = [*_CLIENT_PARAMETERS, *([_JSON_PARAMETER] if json else [])]
+        # Typer passes every option by keyword; the command's own may be positional-or-keyword, ours keyword-only.
+        parameters = [*own, *added]
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> None:
+            opts = ClientOptions(kwargs.pop("url"), kwargs.pop("key"), bool(kwargs.pop("as_json", False)))
+            command(**kwargs, opts=opts)
+
+        wrapper.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+        return wrapper
+
+    return decorate
+
+
 __all__ = [
+    "DEFAULT_CLIENT",
     "DEFAULT_URL",
     "EXIT_CANNOT_CONNECT",
     "EXIT_OK",
     "EXIT_REFUSED",
     "EXIT_USAGE",
     "WELL_KNOWN_ACCESS_KEY",
+    "ClientOptions",
     "JsonOption",
     "KeyOption",
     "UrlOption",
+    "client_command",
     "connect",
     "err",
     "fail",

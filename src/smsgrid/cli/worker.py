@@ -9,34 +9,27 @@ runs out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
 
-from smsgrid.config import Settings, load_settings
-from smsgrid.errors import ConfigError, StoreError
-from smsgrid.logs import LOG_FORMATS, LogFormat, configure_logging
-from smsgrid.runtime import Runtime
+from smsgrid.cli.startup import start_up
+from smsgrid.config import Settings
+from smsgrid.errors import StoreError
+from smsgrid.runtime import Runtime, private_data_dir, stop_on_signals
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Start the carrier and the delivery engine; run until SIGINT/SIGTERM (or `stop` is set); stop cleanly."""
-    # Dead-letter files are written here: private, as `serve` makes it (SECURITY.md). An existing dir keeps its mode.
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_data_dir(settings)  # dead-letter files are written there
     runtime = Runtime.build(settings, dispatch=True)
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     try:
         await runtime.start()
     except BaseException:
@@ -71,25 +64,14 @@ def worker(
     ] = "text",
 ) -> None:
     """Run the carrier simulator and delivery engine only (no HTTP), beside `serve --no-dispatch` processes."""
-    chosen: LogFormat | None = next((f for f in LOG_FORMATS if f == log_format.lower()), None)
-    if chosen is None:
-        err.print(f"[red]error:[/red] --log-format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}.")
-        raise typer.Exit(2)
-    try:
-        settings = load_settings(config, data_dir=data_dir, db_url=db, time_scale=time_scale)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    url = settings.database_url
-    if not url.startswith(("postgresql://", "postgres://")):
+    settings, _ = start_up(config=config, data_dir=data_dir, db=db, time_scale=time_scale, log_format=log_format)
+    if not settings.database_url.startswith(("postgresql://", "postgres://")):
         # Workers of one SQLite file could not see each other's commits nor share claims safely.
         err.print(
             "[red]error:[/red] `smsgrid worker` needs a shared PostgreSQL database: pass --db postgresql://… "
             "(or set SMSGRID_DB). With SQLite run one `smsgrid serve`, which delivers by itself."
         )
         raise typer.Exit(2)
-    password = urlsplit(url).password
-    configure_logging(chosen, secrets=[settings.resource.access_key, *([password] if password else [])])
     import uvloop
 
     try:

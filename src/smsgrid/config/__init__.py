@@ -4,7 +4,7 @@
 the environment and the command line into it and reports every problem at once; `problems` words them.
 """
 
-from smsgrid.config.loader import COMMAND_LINE_ONLY, SECTIONS, Environment, load_settings
+from smsgrid.config.loader import COMMAND_LINE_ONLY, SECTIONS, Environment, read_settings
 from smsgrid.config.model import (
     CARRIER_OUTCOMES,
     DEFAULT_PHONE_NUMBERS,
@@ -52,5 +52,5 @@ __all__ = [
     "StorageAccount",
     "StoreSettings",
     "ThrottlingSettings",
-    "load_settings",
+    "read_settings",
 ]

@@ -3,14 +3,15 @@ into one frozen `Settings`, or one ConfigError listing every problem.
 
 Precedence (docs/configuration.md): a command-line option wins over its environment variable, which wins over
 the TOML key, which wins over the model's default. The Event Grid bodies kept raw in the settings
-(`[subscriptions.NAME]`, `[namespace_topics.NAME]`) are checked here by their own parsers, so a body that
-`config check` refuses also stops `serve` and `worker` before they start.
+(`[subscriptions.NAME]`, `[namespace_topics.NAME]`) are checked by their own subsystems' parsers, handed in
+as `check_bodies` by `smsgrid.settings.load_settings` (the loader the commands call), so config imports no
+subsystem and a body that `config check` refuses also stops `serve` and `worker` before they start.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,9 +20,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from smsgrid.config.model import Settings, refuse
 from smsgrid.config.problems import problems_of
-from smsgrid.delivery.subscription_spec import parse_subscription_spec
-from smsgrid.errors import ConfigError, Problem, SubscriptionSpecError
-from smsgrid.namespaces.spec import parse_config as parse_namespace_topics
+from smsgrid.errors import ConfigError, Problem
+
+# Problems in the raw tables a subsystem parses itself, given the settings when those are valid.
+BodyCheck = Callable[[Mapping[str, Any], "Settings | None"], list[Problem]]
 
 # The TOML file holds only sections; these Settings fields come from the command line and the environment.
 COMMAND_LINE_ONLY = ("data_dir", "db_url", "time_scale")
@@ -91,13 +93,14 @@ def read_environment(env: Mapping[str, str] | None, problems: list[Problem]) -> 
         return Environment.model_construct()
 
 
-def load_settings(
+def read_settings(
     config_file: Path | None = None,
     *,
     data_dir: Path | None = None,
     db_url: str | None = None,
     time_scale: float | None = None,
     env: Mapping[str, str] | None = None,
+    check_bodies: BodyCheck | None = None,
 ) -> Settings:
     """Read the TOML file (if any), the environment and the CLI options into one frozen Settings."""
     tables = _read_tables(config_file)
@@ -127,10 +130,8 @@ def load_settings(
     except ValidationError as exc:
         # `from None` below: pydantic's own rendering of the error shows input values, and those may be secrets.
         problems.extend(problems_of(exc, Settings, renamed))
-    problems.extend(_subscription_problems(values.get("subscriptions"), settings))
-    namespace_topics = values.get("namespace_topics")
-    if isinstance(namespace_topics, dict):
-        parse_namespace_topics(namespace_topics, problems)  # the namespaces subsystem builds them at start
+    if check_bodies is not None:
+        problems.extend(check_bodies(values, settings))
     if problems or settings is None:
         raise ConfigError("configuration", problems) from None
     return settings
@@ -155,28 +156,3 @@ def _override(values: dict[str, Any], path: tuple[str, str], value: object) -> b
         return False
     values[section] = {**table, key: value}
     return True
-
-
-def _subscription_problems(raw: object, settings: Settings | None) -> list[Problem]:
-    """`[subscriptions.NAME]` bodies checked as `PUT /admin/subscriptions/NAME` checks them, and their
-    destinations against `[storage_accounts]` and `[function_apps]` (when those are themselves valid)."""
-    # Imported here: the destinations module imports the settings model (a cycle at import time otherwise).
-    from smsgrid.delivery.destinations.send import destination_config_problem
-
-    if not isinstance(raw, dict):
-        return []  # the model has said what is wrong with it
-    problems: list[Problem] = []
-    for name, body in raw.items():
-        base = f"subscriptions.{name}"
-        if not isinstance(body, dict):
-            continue  # likewise
-        try:
-            spec = parse_subscription_spec(name, body)
-        except SubscriptionSpecError as exc:
-            problems.extend(Problem(f"{base}.{p.path}" if p.path else base, p.reason) for p in exc.problems)
-            continue
-        if settings is not None:
-            where = destination_config_problem(spec.destination, settings.storage_accounts, settings.function_apps)
-            if where is not None:
-                problems.append(Problem(f"{base}.destination", where))
-    return problems

@@ -24,7 +24,7 @@ from smsgrid.delivery.subscription_spec import (
     spec_to_storage_dict,
 )
 from smsgrid.delivery.transport import HttpTransport
-from smsgrid.errors import Problem, RequestError, SubscriptionSpecError
+from smsgrid.errors import Conflict, InvalidRequest, Problem, SubscriptionSpecError
 from smsgrid.store.port import Store
 from smsgrid.store.records import SubscriptionRecord
 
@@ -74,11 +74,11 @@ class SubscriptionService:
             spec = parse_subscription_spec(name, body)
             self._check_for_create(spec, base="properties." if "properties" in body else "")
         except SubscriptionSpecError as exc:
-            raise RequestError(400, "InvalidRequest", str(exc)) from None
+            raise InvalidRequest("InvalidRequest", str(exc)) from None
         settings = self.engine.settings
         problem = destination_config_problem(spec.destination, settings.storage_accounts, settings.function_apps)
         if problem is not None:
-            raise RequestError(400, "InvalidRequest", f"Event subscription {name!r} cannot be used: {problem}")
+            raise InvalidRequest("InvalidRequest", f"Event subscription {name!r} cannot be used: {problem}")
         await self._refuse_case_twin(spec.name)
         record, reason = await self._validate_and_store(spec, check_case=True)
         return self._public(record, reason)
@@ -114,9 +114,7 @@ class SubscriptionService:
         folded = name.casefold()
         for record in await self.store.list_subscriptions():
             if record.name != name and record.name.casefold() == folded:
-                raise RequestError(
-                    409,
-                    "Conflict",
+                raise Conflict(
                     f"Event subscription {record.name!r} exists; names that differ only by case are the same "
                     f"(Azure resource names are case-insensitive). Use {record.name!r} to update it, or choose "
                     "another name.",

@@ -11,7 +11,7 @@ from typing import Any
 from smsgrid.acs.models import SendRequest
 from smsgrid.carrier.port import RecipientRefusal, RecipientScreen
 from smsgrid.config import Settings
-from smsgrid.errors import InvalidPhoneNumberError, RequestError
+from smsgrid.errors import InvalidPhoneNumberError, InvalidRequest, Throttled, Unauthorized
 from smsgrid.events.models import phone_subject
 from smsgrid.messaging.carrier_dispatch import TimeSource
 from smsgrid.messaging.inbound import Inbox, resource_senders
@@ -25,11 +25,11 @@ from smsgrid.store.records import CarrierPlan, OutgoingMessage
 log = logging.getLogger("smsgrid.messaging")
 
 
-def unauthorized_sender(reason: str) -> RequestError:
-    """ACS answers a `from` the resource may not use with 401 and this exact body (azure-sdk-for-python
-    recording test_send_sms_unauthorized_from_phone_number; a malformed sender got 401 too, in
-    test_send_sms_fake_from_phone_number). The reason, which Azure does not give, goes in a header."""
-    return RequestError(401, "Unauthorized", "", {"x-smsgrid-reason": reason})
+def unauthorized_sender(reason: str) -> Unauthorized:
+    """ACS refuses a `from` the resource may not use as unauthorised (azure-sdk-for-python recording
+    test_send_sms_unauthorized_from_phone_number; a malformed sender too, in test_send_sms_fake_from_phone_number).
+    `reason` must be ASCII: the API answers it in a header (smsgrid.api.errors)."""
+    return Unauthorized(reason)
 
 
 class Messaging:
@@ -84,12 +84,10 @@ class Messaging:
             return
         self.metrics.requests_throttled.inc()
         seconds = throttled.retry_after_header
-        raise RequestError(
-            429,
-            "TooManyRequests",
+        raise Throttled(
             f"{throttled.scope} is over its send rate of {throttled.limit} messages per "
             f"{throttled.window:g} s (ACS service limits); retry after {seconds} s.",
-            {"Retry-After": seconds, "retry-after-ms": str(max(1, round(throttled.retry_after * 1000)))},
+            throttled.retry_after,
         )
 
     async def send(self, request: SendRequest) -> list[dict[str, Any]]:
@@ -203,18 +201,16 @@ class Messaging:
         try:
             from_number = parse_e164(from_text)
         except InvalidPhoneNumberError:
-            raise RequestError(400, "InvalidFromNumber", "Invalid From phone number format.") from None
+            raise InvalidRequest("InvalidFromNumber", "Invalid From phone number format.") from None
         receiver = self.senders.get(to_text)
         if receiver is None:
             owned = ", ".join(s.text for s in self.senders.values() if not s.one_way)
-            raise RequestError(
-                400,
+            raise InvalidRequest(
                 "InvalidToNumber",
                 f"{to_text} is not a number or short code of this resource; owned: {owned}.",
             )
         if receiver.one_way:
-            raise RequestError(
-                400,
+            raise InvalidRequest(
                 "InvalidToNumber",
                 f"{to_text} is an alphanumeric sender ID: it cannot receive SMS (ACS SMS FAQ). Send to a "
                 "phone number or short code of this resource.",
@@ -222,7 +218,7 @@ class Messaging:
         to_number = receiver.text
         problem = check_message_length(message)
         if problem:
-            raise RequestError(400, "BadRequest", problem)
+            raise InvalidRequest("BadRequest", problem)
         inbound = await self.inbox.receive(from_number, to_number, message, self.clock.now())
         return inbound.message_id
 

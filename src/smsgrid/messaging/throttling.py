@@ -12,11 +12,11 @@ A request is taken whole or refused whole, and a refused one costs nothing.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, field
 
 from smsgrid.config import ThrottlingSettings
+from smsgrid.errors import whole_seconds
 from smsgrid.sms.senders import Sender, SenderKind
 
 WINDOW_SECONDS = 60.0  # "Timeframe (s)" of every SMS row in ACS's service limits
@@ -68,8 +68,7 @@ class Throttled:
 
     @property
     def retry_after_header(self) -> str:
-        """Retry-After takes whole seconds (RFC 9110 §10.2.3): round up, never 0."""
-        return str(max(1, math.ceil(round(self.retry_after, 3))))
+        return str(whole_seconds(self.retry_after))
 
 
 class SendThrottle:

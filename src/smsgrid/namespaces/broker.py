@@ -146,7 +146,7 @@ class NamespaceBroker:
         return owner.subscriptions.pop(name, None) is not None
 
     def load(self, raw: Mapping[str, Any]) -> None:
-        """`[namespace_topics.NAME]` tables (config.load_settings has already checked them)."""
+        """`[namespace_topics.NAME]` tables (smsgrid.settings.load_settings has already checked them)."""
         problems: list[Problem] = []
         for topic, subscriptions in parse_config(raw, problems):
             self._put_topic(topic)

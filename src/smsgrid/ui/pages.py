@@ -1,4 +1,5 @@
 """The UI's pages (GET). Each reads the change versions first, then its data, and renders one template.
+The login gate is applied once, in `smsgrid.ui.routes`.
 
 Reading the versions before the data means a change that lands while the page renders still makes the live
 stream refresh it (see `smsgrid.ui.live`).
@@ -13,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from smsgrid.api.context import AppContext
-from smsgrid.ui import stats
+from smsgrid.ui import session, stats
 from smsgrid.ui.conversations import conversations, thread
 from smsgrid.ui.forms import EVENT_TYPES, SCHEMAS, number_from_path, subscription_form_values
 from smsgrid.ui.live import Versions, change_stream, current_versions
 from smsgrid.ui.timeline import message_steps
-from smsgrid.ui.web import login_redirect, not_found, redirect, render
+from smsgrid.ui.web import not_found, owned_number, redirect, render
 
 DASHBOARD_WINDOW = 1000  # newest messages / events the dashboard's numbers are computed over
 PHONE_WINDOW = 500
@@ -27,8 +28,6 @@ DEFAULT_HANDSET = "+14255550123"
 
 
 async def dashboard(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     versions = await current_versions(ctx)
     store = ctx.store
     now = ctx.clock.now()
@@ -72,14 +71,10 @@ def _epochs(rows: list[dict[str, Any]], key: str) -> list[float]:
 
 
 async def phones(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     return redirect(f"/phones/{ctx.resource.phone_numbers[0]}")
 
 
 async def phone(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     return await render_phone(ctx, request)
 
 
@@ -93,9 +88,9 @@ async def render_phone(
     status: int = 200,
 ) -> Response:
     """The phone page; the compose and inbound handlers re-render it with what was typed and the problems."""
-    owned = number_from_path(request.path_params["number"])
-    if owned is None or owned not in ctx.resource.phone_numbers:
-        return not_found(ctx, request, f"{request.path_params['number']} is not a number of this resource.")
+    owned = owned_number(ctx, request)
+    if isinstance(owned, Response):
+        return owned
     versions = await current_versions(ctx)
     messages = await ctx.store.list_messages(limit=PHONE_WINDOW, number=owned)
     threads = conversations(owned, messages)
@@ -124,16 +119,12 @@ async def render_phone(
 
 
 async def messages(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     versions = await current_versions(ctx)
     items = await ctx.store.list_messages(limit=LIST_LIMIT)
     return render(ctx, request, "messages.html", {"active": "messages", "messages": items}, versions=versions)
 
 
 async def message(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     versions = await current_versions(ctx)
     message_id = request.path_params["message_id"]
     found = await ctx.store.get_message(message_id)
@@ -158,16 +149,12 @@ async def message(ctx: AppContext, request: Request) -> Response:
 
 
 async def events(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     versions = await current_versions(ctx)
     items = await ctx.store.list_events(limit=LIST_LIMIT)
     return render(ctx, request, "events.html", {"active": "events", "events": items}, versions=versions)
 
 
 async def event(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     versions = await current_versions(ctx)
     event_id = request.path_params["event_id"]
     found = await ctx.store.get_event(event_id)
@@ -177,8 +164,6 @@ async def event(ctx: AppContext, request: Request) -> Response:
 
 
 async def subscriptions(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     versions = await current_versions(ctx)
     items = await ctx.subscriptions.list()
     saved = request.query_params.get("name")
@@ -192,14 +177,10 @@ async def subscriptions(ctx: AppContext, request: Request) -> Response:
 
 
 async def subscription_new(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     return render_subscription_form(ctx, request, None, subscription_form_values(None))
 
 
 async def subscription_edit(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     name = request.path_params["name"]
     found = await ctx.subscriptions.get(name)
     if found is None:
@@ -232,8 +213,6 @@ def render_subscription_form(
 
 
 async def deadletters(ctx: AppContext, request: Request) -> Response:
-    if (gate := login_redirect(ctx.web_auth, request)) is not None:
-        return gate
     versions = await current_versions(ctx)
     items = await ctx.store.list_deadletters(limit=LIST_LIMIT, include_redelivered=True)
     active_names = set(ctx.registry.active_names())
@@ -253,7 +232,7 @@ async def deadletters(ctx: AppContext, request: Request) -> Response:
 
 async def stream(ctx: AppContext, request: Request) -> Response:
     """`text/event-stream` of change notices (see `smsgrid.ui.live`); 401 without a session."""
-    if login_redirect(ctx.web_auth, request) is not None:
+    if not session.is_logged_in(ctx.web_auth, request):
         return Response("Log in first.", status_code=401, media_type="text/plain")
     since = Versions.decode(request.query_params.get("since"))
     return StreamingResponse(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -10,8 +11,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from smsgrid.api.context import AppContext
 from smsgrid.api.responses import read_body
+from smsgrid.api.routing import Handler
 from smsgrid.api.web_auth import WebAuth
 from smsgrid.ui import session
+from smsgrid.ui.forms import number_from_path
 from smsgrid.ui.live import Versions
 from smsgrid.ui.templating import environment
 
@@ -63,6 +66,36 @@ async def read_form(request: Request) -> bytes:
     return await read_body(request, MAX_FORM_BYTES)
 
 
+def login_required(page: Handler[AppContext]) -> Handler[AppContext]:
+    """The login gate of a page: without a session, a redirect to the login page that comes back here."""
+
+    async def gated(ctx: AppContext, request: Request) -> Response:
+        if (gate := login_redirect(ctx.web_auth, request)) is not None:
+            return gate
+        return await page(ctx, request)
+
+    gated.__name__ = page.__name__
+    return gated
+
+
+FormHandler = Callable[[AppContext, Request, bytes], Awaitable[Response]]
+
+
+def form_action(action: FormHandler) -> Handler[AppContext]:
+    """The gate of a form post: a session first, then a body whose CSRF token matches it; `action` gets the body."""
+
+    async def checked(ctx: AppContext, request: Request) -> Response:
+        if (gate := login_redirect(ctx.web_auth, request)) is not None:
+            return gate
+        body = await read_form(request)
+        if not session.csrf_ok(ctx.web_auth, request, session.form_fields(body).get(session.CSRF_FIELD)):
+            return csrf_refused()
+        return await action(ctx, request, body)
+
+    checked.__name__ = action.__name__
+    return checked
+
+
 def csrf_refused() -> Response:
     return HTMLResponse(
         "<h1>Form expired</h1><p>This form's security token does not match your session. "
@@ -108,6 +141,14 @@ def refresh_url(request: Request) -> str:
 
 def redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def owned_number(ctx: AppContext, request: Request) -> str | Response:
+    """The resource's number a `/phones/{number}…` path names, or the 404 page when it names none."""
+    owned = number_from_path(request.path_params["number"])
+    if owned is None or owned not in ctx.resource.phone_numbers:
+        return not_found(ctx, request, f"{request.path_params['number']} is not a number of this resource.")
+    return owned
 
 
 def not_found(ctx: AppContext, request: Request, what: str) -> Response:
