@@ -13,12 +13,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from smsgrid.carrier.simulator import CarrierSimulator
 from smsgrid.changes import ChangeFeed, notifying_store
-from smsgrid.clock import Clock
+from smsgrid.clock import Clock, SystemClock
 from smsgrid.config import Settings
 from smsgrid.delivery.engine import DeliveryEngine
 from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.subscriptions import SubscriptionService
-from smsgrid.delivery.transport import HttpTransport
+from smsgrid.delivery.transport import AiohttpTransport, Transport
 from smsgrid.entra import EntraIssuer
 from smsgrid.entra.webhooks import WebhookTokens
 from smsgrid.errors import StoreError
@@ -46,7 +46,7 @@ class Runtime:
     clock: Clock
     metrics: Metrics
     registry: SubscriptionRegistry
-    transport: HttpTransport
+    transport: Transport
     messaging: Messaging
     subscriptions: SubscriptionService
     engine: DeliveryEngine
@@ -69,7 +69,7 @@ class Runtime:
         """`issuer_base_url`: the address that names the Entra issuer in the tokens of protected webhooks (the TLS
         listener's, docs/entra.md); a process without listeners (`smsgrid worker`) uses https://localhost."""
         changes = ChangeFeed()
-        clock = Clock(settings.time_scale)
+        clock = SystemClock(settings.time_scale)
         resource = settings.resource
         namespaces = NamespaceBroker(
             clock,
@@ -83,7 +83,7 @@ class Runtime:
         registry = SubscriptionRegistry()
         # Many subscriptions to one host share its connections (hundreds of sockets to one receiver cost more
         # than they bring); twice one endpoint's concurrency, so a hanging subscription cannot take them all.
-        transport = HttpTransport(
+        transport = AiohttpTransport(
             timeout_seconds=settings.delivery.timeout_seconds,
             connections_per_host=2 * settings.delivery.max_concurrency_per_endpoint,
             verify_tls=settings.delivery.verify_tls,
@@ -116,10 +116,10 @@ class Runtime:
             clock=clock,
             events=events,
             wake_carrier=lambda: carrier_box[0].wake(),  # noqa: PLW0108 - the carrier is built next
-            wake_dispatcher=engine.wake,
+            wake_dispatcher=engine.wake_all,
             metrics=metrics,
         )
-        carrier = CarrierSimulator(store=store, messaging=messaging, clock=clock, wake_dispatcher=engine.wake)
+        carrier = CarrierSimulator(store=store, messaging=messaging, clock=clock, wake_dispatcher=engine.wake_all)
         carrier_box.append(carrier)
         subscriptions = SubscriptionService(
             store=store,
@@ -184,7 +184,7 @@ class Runtime:
         if kind == "carrier":
             self.carrier.wake()
         elif kind == "deliveries":
-            self.engine.wake()
+            self.engine.wake_all()
         elif kind == "subscriptions":
             self._subscriptions_changed.set()
 
@@ -217,7 +217,7 @@ class Runtime:
         active = self.registry.active_names()
         done = await self.store.redeliver(deadletter_id, self.clock.now(), active)
         if done:
-            self.engine.wake()
+            self.engine.wake_all()
         return done
 
     async def metrics_text(self) -> tuple[bytes, str]:

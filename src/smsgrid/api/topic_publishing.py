@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from smsgrid.api.responses import MAX_BODY_BYTES, error_response, read_body
+from smsgrid.delivery.engine import subscriptions_of
 from smsgrid.entra import EVENT_GRID_AUDIENCE, EntraIssuer
 from smsgrid.errors import Problem, RequestError
 from smsgrid.events.timestamps import Timestamp
@@ -267,7 +268,7 @@ async def publish_events(request: Request) -> Response:
     events = [factory.from_item(item, message_id=None, published_at=now) for item in items]
     await runtime.store.publish(events)
     runtime.metrics.record_published(events)
-    runtime.engine.wake()
+    runtime.engine.wake(subscriptions_of(events))
     # Event Grid answers a successful publish with 200 and an empty body.
     return Response(status_code=200)
 

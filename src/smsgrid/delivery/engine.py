@@ -1,21 +1,28 @@
-"""The delivery engine: keeps one pump (delivery/pump.py) running per active subscription."""
+"""The delivery engine: keeps one pump (delivery/pump.py) running per active subscription.
+
+Committing events wakes only the pumps of the subscriptions they were routed to (`wake(names)`, with the names
+from `subscriptions_of(events)`), so one event costs one claim query per matching subscription, not one per
+subscription. `wake_all()` is for work whose subscriptions are not known here (another process's NOTIFY).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from smsgrid.clock import Clock
 from smsgrid.config import Settings
-from smsgrid.delivery.pump import Pump
+from smsgrid.delivery.pump import Pump, PumpDependencies
 from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.retry import EndpointHealth
 from smsgrid.delivery.subscription_spec import SubscriptionSpec, WebhookDestination
-from smsgrid.delivery.transport import HttpTransport
+from smsgrid.delivery.transport import Transport
 from smsgrid.entra.webhooks import WebhookTokens
 from smsgrid.metrics import Metrics
 from smsgrid.store.port import Store
+from smsgrid.store.records import NewEvent
 
 log = logging.getLogger("smsgrid.delivery")
 
@@ -26,7 +33,7 @@ class DeliveryEngine:
         *,
         store: Store,
         registry: SubscriptionRegistry,
-        transport: HttpTransport,
+        transport: Transport,
         clock: Clock,
         metrics: Metrics,
         settings: Settings,
@@ -40,6 +47,17 @@ class DeliveryEngine:
         self.metrics = metrics
         self.settings = settings
         self.deadletter_root = settings.data_dir / "deadletters"
+        self.pump_dependencies = PumpDependencies(
+            store=store,
+            transport=transport,
+            clock=clock,
+            metrics=metrics,
+            delivery=settings.delivery,
+            deadletter_root=self.deadletter_root,
+            storage_accounts=settings.storage_accounts,
+            function_apps=settings.function_apps,
+            authorization=self.authorization_for,
+        )
         self._pumps: dict[str, Pump] = {}
         self._stopping: set[asyncio.Task[None]] = set()
         self._running = False
@@ -54,9 +72,21 @@ class DeliveryEngine:
         self._pumps.clear()
         await asyncio.gather(*(p.stop() for p in pumps), *self._stopping)
 
-    def wake(self) -> None:
+    def wake(self, subscriptions: Iterable[str]) -> None:
+        """New work for these subscriptions: their pumps claim it now (the others keep sleeping)."""
+        for name in subscriptions:
+            pump = self._pumps.get(name)
+            if pump is not None:
+                pump.wakeup.set()
+
+    def wake_all(self) -> None:
+        """New work whose subscriptions are not known here: every pump looks."""
         for pump in self._pumps.values():
             pump.wakeup.set()
+
+    def running(self) -> tuple[str, ...]:
+        """The subscriptions that have a pump."""
+        return tuple(self._pumps)
 
     def sync(self) -> None:
         """Start pumps for newly active subscriptions, update changed ones, stop removed ones."""
@@ -73,7 +103,8 @@ class DeliveryEngine:
         for name, spec in active.items():
             existing = self._pumps.get(name)
             if existing is None:
-                self._pumps[name] = Pump(self, spec)
+                pump = self._pumps[name] = Pump(self.pump_dependencies, spec)
+                pump.start()
             else:
                 existing.spec = spec
                 existing.wakeup.set()
@@ -99,4 +130,10 @@ class DeliveryEngine:
         }
 
 
-__all__ = ["DeliveryEngine"]
+def subscriptions_of(events: Iterable[NewEvent]) -> frozenset[str]:
+    """The subscriptions *events* were routed to (each `NewEvent` carries its own): the pumps to wake once
+    they are committed."""
+    return frozenset(name for event in events for name in event.subscriptions)
+
+
+__all__ = ["DeliveryEngine", "subscriptions_of"]

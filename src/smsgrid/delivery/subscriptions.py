@@ -23,7 +23,7 @@ from smsgrid.delivery.subscription_spec import (
     spec_to_public_dict,
     spec_to_storage_dict,
 )
-from smsgrid.delivery.transport import HttpTransport
+from smsgrid.delivery.transport import Transport
 from smsgrid.errors import Problem, RequestError, SubscriptionSpecError
 from smsgrid.store.port import Store
 from smsgrid.store.records import SubscriptionRecord
@@ -46,7 +46,7 @@ class SubscriptionService:
         *,
         store: Store,
         registry: SubscriptionRegistry,
-        transport: HttpTransport,
+        transport: Transport,
         clock: Clock,
         engine: DeliveryEngine,
         topic: str,
