@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from smsgrid.clock import Clock
 from smsgrid.config import Settings
@@ -19,12 +19,17 @@ from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.retry import EndpointHealth
 from smsgrid.delivery.subscription_spec import SubscriptionSpec, WebhookDestination
 from smsgrid.delivery.transport import Transport
-from smsgrid.entra.webhooks import WebhookTokens
 from smsgrid.metrics import Metrics
 from smsgrid.store.port import Store
 from smsgrid.store.records import NewEvent
 
 log = logging.getLogger("smsgrid.delivery")
+
+
+class BearerTokens(Protocol):
+    """Entra tokens for protected webhooks (entra/webhooks.py `WebhookTokens`)."""
+
+    async def bearer(self, audience: str) -> str: ...
 
 
 class DeliveryEngine:
@@ -37,7 +42,7 @@ class DeliveryEngine:
         clock: Clock,
         metrics: Metrics,
         settings: Settings,
-        webhook_tokens: WebhookTokens | None = None,
+        webhook_tokens: BearerTokens | None = None,
     ) -> None:
         self.store = store
         self.webhook_tokens = webhook_tokens
@@ -87,6 +92,9 @@ class DeliveryEngine:
     def running(self) -> tuple[str, ...]:
         """The subscriptions that have a pump."""
         return tuple(self._pumps)
+
+    def pump(self, name: str) -> Pump | None:
+        return self._pumps.get(name)
 
     def sync(self) -> None:
         """Start pumps for newly active subscriptions, update changed ones, stop removed ones."""

@@ -404,6 +404,10 @@ class SubscriptionService:
         if changed:
             self.engine.sync()
 
+    async def settled(self) -> None:
+        """Wait for the handshakes `load()` started in the background (config-file subscriptions)."""
+        await asyncio.gather(*self._background)
+
     async def stop(self) -> None:
         for task in list(self._background):
             task.cancel()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -31,7 +32,7 @@ class SentRequest:
     body: bytes
     timeout: float | None
 
-    def json(self) -> object:
+    def json(self) -> Any:
         return orjson.loads(self.body)
 
 
