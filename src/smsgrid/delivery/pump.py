@@ -86,7 +86,7 @@ class PumpDependencies:
     clock: Clock
     metrics: Metrics
     delivery: DeliverySettings
-    # Dead letters of subscriptions whose container names no configured account are written under here.
+    # Dead-letter files go under here, unless a configured storage account takes them as blobs.
     deadletter_root: Path
     storage_accounts: Mapping[str, StorageAccount] = field(default_factory=dict)
     function_apps: Mapping[str, FunctionApp] = field(default_factory=dict)
