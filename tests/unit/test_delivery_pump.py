@@ -27,7 +27,8 @@ from smsgrid.delivery.transport_memory import (
     SentRequest,
     answer,
 )
-from smsgrid.store.records import DeliveryResult
+from smsgrid.errors import StoreUnavailableError
+from smsgrid.store.records import ClaimedDelivery, DeliveryResult
 from tests.unit.delivery_support import SIGNING_SECRET, START, Bench, open_bench, webhook_spec
 
 pytestmark = pytest.mark.anyio
@@ -325,3 +326,116 @@ async def test_a_started_pump_delivers_in_the_background(bench: Bench) -> None:
     await pump.stop()
     assert len(bench.transport.requests) == 1
     assert await bench.next_due("sub-a") is None
+
+
+async def test_delivery_attributes_become_headers(bench: Bench) -> None:
+    spec = webhook_spec(
+        "sub-a",
+        destination_deliveryAttributeMappings=[
+            {"name": "X-Tenant", "type": "Static", "properties": {"value": "contoso", "isSecret": False}},
+            {"name": "X-Number", "type": "Dynamic", "properties": {"sourceField": "data.n"}},
+            {"name": "X-Missing", "type": "Dynamic", "properties": {"sourceField": "data.nothing"}},
+        ],
+    )
+    [event] = await bench.publish("sub-a")
+    await bench.pump(spec).run_once()
+    [request] = bench.transport.requests
+    assert request.headers["X-Tenant"] == "contoso"
+    assert request.headers["X-Number"] == str(orjson.loads(event.item)["data"]["n"])
+    assert "X-Missing" not in request.headers
+
+
+async def test_a_cloud_events_batch_is_an_array(bench: Bench) -> None:
+    spec = webhook_spec("sub-a", eventDeliverySchema="CloudEventSchemaV1_0", destination_maxEventsPerBatch=5)
+    events = await bench.publish("sub-a", count=2)
+    await bench.pump(spec).run_once()
+    [request] = bench.transport.requests
+    assert request.headers["Content-Type"].startswith("application/cloudevents-batch+json")
+    assert [e["id"] for e in request.json()] == [e.event_id for e in events]
+    assert all(e["specversion"] == "1.0" for e in request.json())
+
+
+async def test_a_cloud_events_dead_letter_has_lower_case_fields(tmp_path: Path) -> None:
+    bench = open_bench(tmp_path, statuses(403))
+    spec = webhook_spec("sub-a", eventDeliverySchema="CloudEventSchemaV1_0", deadLetterDestination=DEAD_LETTERS)
+    await bench.publish("sub-a")
+    await bench.pump(spec).run_once()
+    [document] = dead_letter_files(bench)
+    assert document["specversion"] == "1.0"
+    assert document["deadletterreason"] == DeadLetterReason.HTTP_FORBIDDEN
+    assert document["deliveryattempts"] == 1
+    await bench.store.close()
+
+
+async def test_an_unexpected_failure_while_sending_is_logged_and_the_pump_goes_on(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    failed = anyio.Event()
+
+    def handler(_request: SentRequest) -> MemoryResponse:
+        failed.set()
+        raise RuntimeError("a bug")
+
+    bench.transport.handler = handler
+    await bench.publish("sub-a")
+    pump = bench.pump(webhook_spec("sub-a"))
+    pump.start()
+    with anyio.fail_after(10):
+        await failed.wait()
+    await pump.stop()
+    assert "sending to sub-a failed unexpectedly" in caplog.text
+    # Not recorded: the batch keeps its lease and is sent again when the lease runs out.
+    assert await bench.last_attempt(1) is None
+    assert await bench.next_due("sub-a") is not None
+
+
+@pytest.mark.parametrize(
+    ("error", "logged"),
+    [
+        (StoreUnavailableError("disk full"), "disk full"),
+        (RuntimeError("a bug"), "claiming deliveries for sub-a failed"),
+    ],
+)
+async def test_a_failed_claim_is_logged_and_tried_again(
+    bench: Bench, caplog: pytest.LogCaptureFixture, error: Exception, logged: str
+) -> None:
+    tried = anyio.Event()
+
+    async def refuse(*_args: object) -> list[ClaimedDelivery]:
+        tried.set()
+        raise error
+
+    setattr(bench.store, "claim_deliveries", refuse)  # noqa: B010 - play a store that fails
+    pump = bench.pump(webhook_spec("sub-a"))
+    pump.start()
+    with anyio.fail_after(10):
+        await tried.wait()
+    await pump.stop()
+    assert logged in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("error", "logged"),
+    [
+        (StoreUnavailableError("disk full"), "disk full"),
+        (RuntimeError("a bug"), "recording 1 delivery results for sub-a failed"),
+    ],
+)
+async def test_a_failed_acknowledgement_is_logged(
+    bench: Bench, caplog: pytest.LogCaptureFixture, error: Exception, logged: str
+) -> None:
+    tried = anyio.Event()
+
+    async def refuse(*_args: object) -> None:
+        tried.set()
+        raise error
+
+    setattr(bench.store, "finish_deliveries", refuse)  # noqa: B010 - play a store that fails
+    await bench.publish("sub-a")
+    pump = bench.pump(webhook_spec("sub-a"))
+    pump.start()
+    with anyio.fail_after(10):
+        await tried.wait()
+    await pump.stop()
+    assert logged in caplog.text
+    assert len(bench.transport.requests) == 1

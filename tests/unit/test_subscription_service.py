@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
 import pytest
 
 from smsgrid.config import Settings
@@ -24,6 +25,7 @@ from smsgrid.store.records import SubscriptionRecord
 from tests.unit.delivery_support import (
     FUNCTION_ID,
     SIGNING_SECRET,
+    START,
     STORAGE_ACCOUNT,
     STORAGE_ID,
     Bench,
@@ -355,3 +357,42 @@ async def test_refresh_follows_what_another_process_stored(world: World) -> None
     assert world.engine.running() == ("sub-b",)
     await world.service.refresh()  # nothing changed: nothing to do
     assert world.engine.running() == ("sub-b",)
+
+
+def refused_today(name: str, state: str, **record: Any) -> SubscriptionRecord:
+    """A record an earlier smsgrid stored that today's rules refuse: a delivery attribute naming a header
+    smsgrid sets itself (read back only leniently)."""
+    spec = webhook_spec(
+        name,
+        destination_deliveryAttributeMappings=[
+            {"name": "X-Tenant", "type": "Static", "properties": {"value": "contoso", "isSecret": False}}
+        ],
+    )
+    stored = spec_to_storage_dict(spec)
+    text = orjson.dumps(stored).replace(b'"X-Tenant"', b'"Host"')
+    return SubscriptionRecord(name, orjson.loads(text), state, created_at=1.0, updated_at=1.0, **record)
+
+
+async def test_a_stored_subscription_refused_today_is_shown_failed_and_gets_nothing(world: World) -> None:
+    await world.bench.store.put_subscription(refused_today("sub-old", SUCCEEDED))
+    await world.service.load({})
+    await world.service.refresh()
+    assert world.registry.active_names() == ()
+    assert world.engine.running() == ()
+
+    public = await world.service.get("sub-old")
+    assert state_of(public) == FAILED
+    assert public is not None
+    assert "no longer accepted; PUT it again" in public["properties"]["provisioningMessage"]
+    assert await world.service.delete("sub-old") is True
+
+
+async def test_manually_validating_a_subscription_refused_today_leaves_it_failed(world: World) -> None:
+    record = refused_today("sub-old", AWAITING_MANUAL_ACTION, validation_code="c0de", validation_deadline=START + 600)
+    await world.bench.store.put_subscription(record)
+    # Its return value is left alone here (today it reports the code as accepted); the stored state decides.
+    await world.service.manual_validate("sub-old", "c0de")
+    stored = await world.bench.store.get_subscription("sub-old")
+    assert stored is not None
+    assert stored.provisioning_state == FAILED
+    assert world.registry.active_names() == ()
