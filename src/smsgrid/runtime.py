@@ -15,13 +15,13 @@ from smsgrid.api.hmac_auth import CLOCK_SKEW_SECONDS
 from smsgrid.api.web_auth import WebAuth
 from smsgrid.carrier.simulator import CarrierSimulator
 from smsgrid.changes import ChangeFeed, notifying_store
-from smsgrid.clock import Clock
+from smsgrid.clock import Clock, SystemClock
 from smsgrid.config import Settings
 from smsgrid.delivery.engine import DeliveryEngine
 from smsgrid.delivery.redelivery import Redelivery
 from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.subscriptions import SubscriptionService
-from smsgrid.delivery.transport import HttpTransport
+from smsgrid.delivery.transport import AiohttpTransport, Transport
 from smsgrid.entra import EntraIssuer
 from smsgrid.entra.webhooks import WebhookTokens
 from smsgrid.errors import StoreError
@@ -51,7 +51,7 @@ class Runtime:
     clock: Clock
     metrics: Metrics
     registry: SubscriptionRegistry
-    transport: HttpTransport
+    transport: Transport
     messaging: Messaging
     subscriptions: SubscriptionService
     engine: DeliveryEngine
@@ -77,7 +77,7 @@ class Runtime:
         """`issuer_base_url`: the address that names the Entra issuer in the tokens of protected webhooks (the TLS
         listener's, docs/entra.md); a process without listeners (`smsgrid worker`) uses https://localhost."""
         changes = ChangeFeed()
-        clock = Clock(settings.time_scale)
+        clock = SystemClock(settings.time_scale)
         resource = settings.resource
         namespaces = NamespaceBroker(
             clock,
@@ -91,7 +91,7 @@ class Runtime:
         registry = SubscriptionRegistry()
         # Many subscriptions to one host share its connections (hundreds of sockets to one receiver cost more
         # than they bring); twice one endpoint's concurrency, so a hanging subscription cannot take them all.
-        transport = HttpTransport(
+        transport = AiohttpTransport(
             timeout_seconds=settings.delivery.timeout_seconds,
             connections_per_host=2 * settings.delivery.max_concurrency_per_endpoint,
             verify_tls=settings.delivery.verify_tls,
@@ -117,8 +117,7 @@ class Runtime:
             settings=settings,
             webhook_tokens=webhook_tokens,
         )
-        # TODO(lead): wake only the matched pumps once DeliveryEngine.wake(names) is merged (delivery helper).
-        publisher = EventPublisher(metrics=metrics, wake=lambda names: engine.wake())
+        publisher = EventPublisher(metrics=metrics, wake=engine.wake)
         inbox = Inbox(
             store=store,
             events=events,
@@ -160,7 +159,7 @@ class Runtime:
             messaging=messaging,
             subscriptions=subscriptions,
             engine=engine,
-            redelivery=Redelivery(store=store, registry=registry, clock=clock, wake_dispatcher=engine.wake),
+            redelivery=Redelivery(store=store, registry=registry, clock=clock, wake_dispatcher=engine.wake_all),
             carrier=carrier,
             events=events,
             publisher=publisher,
@@ -206,7 +205,7 @@ class Runtime:
         if kind == "carrier":
             self.carrier.wake()
         elif kind == "deliveries":
-            self.engine.wake()
+            self.engine.wake_all()
         elif kind == "subscriptions":
             self._subscriptions_changed.set()
 

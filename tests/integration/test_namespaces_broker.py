@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from smsgrid.clock import Clock
+from smsgrid.clock import SystemClock
 from smsgrid.namespaces.broker import NamespaceBroker
 from smsgrid.store.port import open_store
 from smsgrid.store.records import NewEvent
@@ -43,8 +43,8 @@ async def test_a_serving_process_picks_up_what_a_worker_routed_and_the_worker_ke
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     api_store, worker_store = open_store(url), open_store(url)
     try:
-        api = NamespaceBroker(Clock(), "/ns")
-        worker = NamespaceBroker(Clock(), "/ns", serving=False)
+        api = NamespaceBroker(SystemClock(), "/ns")
+        worker = NamespaceBroker(SystemClock(), "/ns", serving=False)
         api.load(CONFIG)
         worker.load(CONFIG)
         await api.attach(api_store)
@@ -54,14 +54,14 @@ async def test_a_serving_process_picks_up_what_a_worker_routed_and_the_worker_ke
         assert len(worker.topics["sms"].subscriptions["reader"].queue) == 0
         reader = api.topics["sms"].subscriptions["reader"]
         await api.pick_up(reader, force=True)
-        got = reader.queue.receive(Clock.now(), 10)
+        got = reader.queue.receive(SystemClock.now(), 10)
         assert [r.event["id"] for r in got] == ["event-1", "event-2"]
         assert {r.event["type"] for r in got} == {"Microsoft.Communication.SMSReceived"}
         await api.settle(reader, "acknowledge", [r.lock_token for r in got])
         # Settled events are not picked up again, even from a store read that raced their delete.
         api._last_pickup = float("-inf")
         await api.pick_up(reader, force=True)
-        assert reader.queue.receive(Clock.now(), 10) == []
+        assert reader.queue.receive(SystemClock.now(), 10) == []
         assert await api_store.list_namespace_entries() == []
     finally:
         await api_store.close()

@@ -10,7 +10,7 @@ from typing import Any, cast
 import orjson
 import pytest
 
-from smsgrid.clock import Clock
+from smsgrid.clock import SystemClock
 from smsgrid.errors import StoreUnavailableError
 from smsgrid.namespaces.broker import OUTBOX_BATCH, NamespaceBroker
 from smsgrid.store.port import Store
@@ -73,7 +73,7 @@ class OutboxStore:
 
 
 async def attached(store: OutboxStore) -> NamespaceBroker:
-    broker = NamespaceBroker(Clock(), "/ns")
+    broker = NamespaceBroker(SystemClock(), "/ns")
     broker.load(CONFIG)
     await broker.attach(cast(Store, store))
     return broker
@@ -101,13 +101,13 @@ async def test_a_long_outbox_is_taken_in_batches_in_order() -> None:
     broker = await attached(store)
     assert store.calls == 3
     reader = broker.topics["sms"].subscriptions["reader"]
-    got = reader.queue.receive(Clock.now(), count)
+    got = reader.queue.receive(SystemClock.now(), count)
     assert [r.event["id"] for r in got] == [f"event-{n}" for n in range(count)]
 
 
 async def test_with_no_routing_topic_the_outbox_is_emptied_into_no_queue() -> None:
     store = OutboxStore([item(1)])
-    broker = NamespaceBroker(Clock(), "/ns")
+    broker = NamespaceBroker(SystemClock(), "/ns")
     broker.load({"orders": {"subscriptions": {"workers": {}}}})
     await broker.attach(cast(Store, store))
     assert store.outbox == []

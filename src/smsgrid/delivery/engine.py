@@ -1,23 +1,35 @@
-"""The delivery engine: keeps one pump (delivery/pump.py) running per active subscription."""
+"""The delivery engine: keeps one pump (delivery/pump.py) running per active subscription.
+
+Committing events wakes only the pumps of the subscriptions they were routed to (`wake(names)`, the names from
+`messaging.publishing.routed_subscriptions(events)`), so one event costs one claim query per matching
+subscription, not one per subscription. `wake_all()` is for work whose subscriptions are not known here
+(another process's NOTIFY, a redelivery).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from smsgrid.clock import Clock
 from smsgrid.config import Settings
-from smsgrid.delivery.pump import Pump
+from smsgrid.delivery.pump import Pump, PumpDependencies
 from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.retry import EndpointHealth
 from smsgrid.delivery.subscription_spec import SubscriptionSpec, WebhookDestination
-from smsgrid.delivery.transport import HttpTransport
-from smsgrid.entra.webhooks import WebhookTokens
+from smsgrid.delivery.transport import Transport
 from smsgrid.metrics import Metrics
 from smsgrid.store.port import Store
 
 log = logging.getLogger("smsgrid.delivery")
+
+
+class BearerTokens(Protocol):
+    """Entra tokens for protected webhooks (entra/webhooks.py `WebhookTokens`)."""
+
+    async def bearer(self, audience: str) -> str: ...
 
 
 class DeliveryEngine:
@@ -26,11 +38,11 @@ class DeliveryEngine:
         *,
         store: Store,
         registry: SubscriptionRegistry,
-        transport: HttpTransport,
+        transport: Transport,
         clock: Clock,
         metrics: Metrics,
         settings: Settings,
-        webhook_tokens: WebhookTokens | None = None,
+        webhook_tokens: BearerTokens | None = None,
     ) -> None:
         self.store = store
         self.webhook_tokens = webhook_tokens
@@ -40,6 +52,17 @@ class DeliveryEngine:
         self.metrics = metrics
         self.settings = settings
         self.deadletter_root = settings.data_dir / "deadletters"
+        self.pump_dependencies = PumpDependencies(
+            store=store,
+            transport=transport,
+            clock=clock,
+            metrics=metrics,
+            delivery=settings.delivery,
+            deadletter_root=self.deadletter_root,
+            storage_accounts=settings.storage_accounts,
+            function_apps=settings.function_apps,
+            authorization=self.authorization_for,
+        )
         self._pumps: dict[str, Pump] = {}
         self._stopping: set[asyncio.Task[None]] = set()
         self._running = False
@@ -54,9 +77,24 @@ class DeliveryEngine:
         self._pumps.clear()
         await asyncio.gather(*(p.stop() for p in pumps), *self._stopping)
 
-    def wake(self) -> None:
+    def wake(self, subscriptions: Iterable[str]) -> None:
+        """New work for these subscriptions: their pumps claim it now (the others keep sleeping)."""
+        for name in subscriptions:
+            pump = self._pumps.get(name)
+            if pump is not None:
+                pump.wakeup.set()
+
+    def wake_all(self) -> None:
+        """New work whose subscriptions are not known here: every pump looks."""
         for pump in self._pumps.values():
             pump.wakeup.set()
+
+    def running(self) -> tuple[str, ...]:
+        """The subscriptions that have a pump."""
+        return tuple(self._pumps)
+
+    def pump(self, name: str) -> Pump | None:
+        return self._pumps.get(name)
 
     def sync(self) -> None:
         """Start pumps for newly active subscriptions, update changed ones, stop removed ones."""
@@ -73,7 +111,8 @@ class DeliveryEngine:
         for name, spec in active.items():
             existing = self._pumps.get(name)
             if existing is None:
-                self._pumps[name] = Pump(self, spec)
+                pump = self._pumps[name] = Pump(self.pump_dependencies, spec)
+                pump.start()
             else:
                 existing.spec = spec
                 existing.wakeup.set()

@@ -12,7 +12,7 @@ import orjson
 
 from smsgrid.delivery.registry import AWAITING_MANUAL_ACTION, FAILED, SUCCEEDED
 from smsgrid.delivery.subscription_spec import EventDeliverySchema, SubscriptionSpec, WebhookDestination
-from smsgrid.delivery.transport import HttpResult, HttpTransport
+from smsgrid.delivery.transport import HttpResult, Transport
 from smsgrid.events.timestamps import Timestamp
 
 VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
@@ -67,7 +67,7 @@ def judge_options_answer(result: HttpResult, origin: str) -> tuple[str, str | No
 
 
 async def run_handshake(
-    transport: HttpTransport,
+    transport: Transport,
     spec: SubscriptionSpec,
     *,
     topic: str,

@@ -8,6 +8,9 @@
 
 No stage waits for the slowest request of a claim, and a claim or a commit never leaves the senders idle.
 Pumps are independent, so a failing or hanging endpoint only ever holds its own pump (SPEC §3).
+
+A pump is built from `PumpDependencies` (store, transport, clock, metrics, settings), not from the engine, so a
+test builds one alone; `run_once()` runs one claim → send → acknowledge cycle without the background stages.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import orjson
 from prometheus_client import Counter
 
-from smsgrid.config import StorageAccount
+from smsgrid.clock import Clock
+from smsgrid.config import DeliverySettings, FunctionApp, StorageAccount
 from smsgrid.delivery.batching import plan_batches
 from smsgrid.delivery.deadletter_files import blob_name, blob_path, dead_letter_document, write_blob
 from smsgrid.delivery.destinations.send import send_to_function, send_to_storage_queue
@@ -47,14 +52,13 @@ from smsgrid.delivery.subscription_spec import (
     WebhookDestination,
     storage_account_of,
 )
-from smsgrid.delivery.transport import HttpResult
+from smsgrid.delivery.transport import HttpResult, Transport
 from smsgrid.delivery.wire import build_body, build_headers, standard_webhooks_headers, standard_webhooks_message_id
 from smsgrid.errors import StoreUnavailableError
+from smsgrid.metrics import Metrics
 from smsgrid.store.outage_log import OutageLog
+from smsgrid.store.port import Store
 from smsgrid.store.records import AttemptRecord, ClaimedDelivery, DeliveryResult
-
-if TYPE_CHECKING:
-    from smsgrid.delivery.engine import DeliveryEngine
 
 log = logging.getLogger("smsgrid.delivery")
 
@@ -69,6 +73,27 @@ ACK_LINGER_SECONDS = 0.002
 PROBE_ORDER_SECONDS = 0.001
 
 
+async def no_authorization(_spec: SubscriptionSpec) -> str | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class PumpDependencies:
+    """What a pump uses, and nothing else; one set shared by every pump of an engine."""
+
+    store: Store
+    transport: Transport
+    clock: Clock
+    metrics: Metrics
+    delivery: DeliverySettings
+    # Dead-letter files go under here, unless a configured storage account takes them as blobs.
+    deadletter_root: Path
+    storage_accounts: Mapping[str, StorageAccount] = field(default_factory=dict)
+    function_apps: Mapping[str, FunctionApp] = field(default_factory=dict)
+    # The `Authorization` value for a subscription's webhook requests (an Entra bearer), or None.
+    authorization: Callable[[SubscriptionSpec], Awaitable[str | None]] = no_authorization
+
+
 @dataclass(frozen=True, slots=True)
 class _Finished:
     delivery: ClaimedDelivery
@@ -76,8 +101,8 @@ class _Finished:
 
 
 class Pump:
-    def __init__(self, engine: DeliveryEngine, spec: SubscriptionSpec) -> None:
-        self.engine = engine
+    def __init__(self, deps: PumpDependencies, spec: SubscriptionSpec) -> None:
+        self.deps = deps
         self.spec = spec
         self.health = EndpointHealth()
         self.wakeup = asyncio.Event()
@@ -88,18 +113,39 @@ class Pump:
         self._taken = asyncio.Event()
         self._finished: list[_Finished] = []
         self._has_finished = asyncio.Event()
-        concurrency = engine.settings.delivery.max_concurrency_per_endpoint
-        self._tasks = [
-            asyncio.create_task(self._claimer(), name=f"smsgrid-claim-{spec.name}"),
-            asyncio.create_task(self._acknowledger(), name=f"smsgrid-ack-{spec.name}"),
-            *(asyncio.create_task(self._sender(), name=f"smsgrid-send-{spec.name}") for _ in range(concurrency)),
-        ]
+        self._tasks: list[asyncio.Task[None]] = []
         self._outage = OutageLog(log, f"delivery to {spec.name}", "events wait and are delivered afterwards")
-        metrics = engine.metrics
+        metrics = deps.metrics
         self._delivered_counter = metrics.delivered.labels(spec.name)
         self._probation_gauge = metrics.probation.labels(spec.name)
         self._on_probation = False
         self._attempt_counters: dict[DeliveryOutcome, Counter] = {}
+
+    def start(self) -> None:
+        """Run the three stages in the background until `stop()`."""
+        if self._tasks:
+            return
+        name = self.spec.name
+        concurrency = self.deps.delivery.max_concurrency_per_endpoint
+        self._tasks = [
+            asyncio.create_task(self._claimer(), name=f"smsgrid-claim-{name}"),
+            asyncio.create_task(self._acknowledger(), name=f"smsgrid-ack-{name}"),
+            *(asyncio.create_task(self._sender(), name=f"smsgrid-send-{name}") for _ in range(concurrency)),
+        ]
+
+    async def run_once(self) -> int:
+        """One claim → send → acknowledge cycle over the work due now, in order, in the caller's task; how many
+        deliveries it finished. For tests and tools: a started pump does the same in its background stages."""
+        now = self.deps.clock.now()
+        if not can_attempt(self.health, now):
+            return 0
+        self._enqueue(await self._claim(now, self._claim_size()))
+        finished: list[_Finished] = []
+        while self._queue:
+            finished += await self._send_batch(self._take_batch())
+        if finished:
+            await self._commit(finished)
+        return len(finished)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -113,14 +159,19 @@ class Pump:
     # -- claiming ------------------------------------------------------------------------------------------
 
     def _claim_size(self) -> int:
-        concurrency = self.engine.settings.delivery.max_concurrency_per_endpoint
+        concurrency = self.deps.delivery.max_concurrency_per_endpoint
         return min(MAX_CLAIM, max(64, 4 * concurrency * self.spec.destination.max_events_per_batch))
 
+    async def _claim(self, now: float, limit: int) -> list[ClaimedDelivery]:
+        deps = self.deps
+        lease_until = now + deps.transport.timeout_seconds + LEASE_MARGIN_SECONDS
+        return await deps.store.claim_deliveries(self.spec.name, now, limit, lease_until)
+
     async def _claimer(self) -> None:
-        engine = self.engine
+        deps = self.deps
         while True:
             try:
-                now = engine.clock.now()
+                now = deps.clock.now()
                 if not can_attempt(self.health, now):
                     # A plain sleep: nothing may be sent before probation ends, so a wake-up must not end it.
                     await asyncio.sleep(max(0.0, min(self.health.probation_until - now, IDLE_POLL_SECONDS)))
@@ -132,19 +183,14 @@ class Pump:
                     await self._taken.wait()
                     continue
                 self.wakeup.clear()
-                claimed = await engine.store.claim_deliveries(
-                    self.spec.name,
-                    now,
-                    size - len(self._queue),
-                    now + engine.transport.timeout_seconds + LEASE_MARGIN_SECONDS,
-                )
+                claimed = await self._claim(now, size - len(self._queue))
                 if claimed:
                     self._outage.recovered()
                     self._enqueue(claimed)
                     continue
-                next_due = await engine.store.next_delivery_due(self.spec.name)
+                next_due = await deps.store.next_delivery_due(self.spec.name)
                 self._outage.recovered()
-                await self._sleep(IDLE_POLL_SECONDS if next_due is None else next_due - engine.clock.now())
+                await self._sleep(IDLE_POLL_SECONDS if next_due is None else next_due - deps.clock.now())
             except asyncio.CancelledError:
                 raise
             except StoreUnavailableError as exc:
@@ -156,8 +202,9 @@ class Pump:
                 await asyncio.sleep(1.0)
 
     def _enqueue(self, claimed: Sequence[ClaimedDelivery]) -> None:
-        self._queue.extend(claimed)
-        self._available.set()
+        if claimed:
+            self._queue.extend(claimed)
+            self._available.set()
 
     def _take_batch(self) -> list[ClaimedDelivery]:
         """The next batch from the front of the queue: what is there now, within the subscription's limits."""
@@ -205,8 +252,8 @@ class Pump:
             self._has_finished.set()
 
     async def _send_batch(self, claimed: list[ClaimedDelivery]) -> list[_Finished]:
-        engine, spec = self.engine, self.spec
-        clock = engine.clock
+        deps, spec = self.deps, self.spec
+        clock = deps.clock
         now = clock.now()
         out: list[_Finished] = []
         batch: list[ClaimedDelivery] = []
@@ -235,7 +282,7 @@ class Pump:
         if on_probation != self._on_probation:
             self._on_probation = on_probation
             self._probation_gauge.set(1 if on_probation else 0)
-        metrics = engine.metrics
+        metrics = deps.metrics
         counter = self._attempt_counters.get(outcome)
         if counter is None:
             counter = self._attempt_counters[outcome] = metrics.deliveries.labels(spec.name, str(outcome))
@@ -285,16 +332,14 @@ class Pump:
 
     async def _attempt(self, batch: list[ClaimedDelivery], now: float) -> HttpResult:
         """One request for *batch* to the subscription's destination; its answer decides what happens next."""
-        engine, spec = self.engine, self.spec
+        deps, spec = self.deps, self.spec
         destination = spec.destination
         items = [d.item for d in batch]
         if isinstance(destination, StorageQueueDestination):
-            return await send_to_storage_queue(
-                engine.transport, spec, destination, engine.settings.storage_accounts, items
-            )
+            return await send_to_storage_queue(deps.transport, spec, destination, deps.storage_accounts, items)
         if isinstance(destination, AzureFunctionDestination):
             return await send_to_function(
-                engine.transport, spec, destination, engine.settings.function_apps, items, batch[0].attempts + 1
+                deps.transport, spec, destination, deps.function_apps, items, batch[0].attempts + 1
             )
         first = orjson.loads(batch[0].item)
         body, content_type = build_body(spec, [d.item for d in batch])
@@ -304,17 +349,17 @@ class Pump:
             delivery_count=batch[0].attempts + 1,
             content_type=content_type,
             origin=CLOUD_EVENTS_ORIGIN,
-            authorization=await engine.authorization_for(spec),
+            authorization=await deps.authorization(spec),
         )
         if spec.standard_webhooks is not None:
             message_id = standard_webhooks_message_id(spec.name, [d.event_seq for d in batch])
             headers.update(
                 standard_webhooks_headers(spec.standard_webhooks, message_id=message_id, timestamp=int(now), body=body)
             )
-        return await engine.transport.request("POST", destination.endpoint_url, body=body, headers=headers, keep_body=0)
+        return await deps.transport.request("POST", destination.endpoint_url, body=body, headers=headers, keep_body=0)
 
     def _dead(self, delivery: ClaimedDelivery, reason: str, attempt: AttemptRecord | None) -> _Finished:
-        self.engine.metrics.dead_lettered.labels(self.spec.name, str(reason)).inc()
+        self.deps.metrics.dead_lettered.labels(self.spec.name, str(reason)).inc()
         return _Finished(
             delivery, DeliveryResult(delivery.delivery_id, attempt, "deadlettered", dead_letter_reason=str(reason))
         )
@@ -342,9 +387,9 @@ class Pump:
                 log.exception("recording %d delivery results for %s failed", len(finished), self.spec.name)
 
     async def _commit(self, finished: Sequence[_Finished]) -> None:
-        engine = self.engine
+        deps = self.deps
         await self._write_dead_letter_files(finished)
-        await engine.store.finish_deliveries([f.result for f in finished], engine.clock.now())
+        await deps.store.finish_deliveries([f.result for f in finished], deps.clock.now())
         if any(f.result.state == "pending" for f in finished):
             # A retry may be due before the claimer's next poll (tiny time scales): let it look again.
             self.wakeup.set()
@@ -354,12 +399,13 @@ class Pump:
         dead = [f for f in finished if f.result.state == "deadlettered"]
         if destination is None or not dead:
             return
-        now = self.engine.clock.now()
+        deps = self.deps
+        now = deps.clock.now()
         # A TTL dead letter made no new attempt: its file reports the last attempt that was made (rare; one read).
         without_attempt = [f.delivery.delivery_id for f in dead if f.result.attempt is None]
-        earlier = await self.engine.store.last_attempts(without_attempt) if without_attempt else {}
+        earlier = await deps.store.last_attempts(without_attempt) if without_attempt else {}
         spec = self.spec
-        root = self.engine.deadletter_root
+        root = deps.deadletter_root
         documents: list[dict[str, Any]] = []
         for f in dead:
             d, r = f.delivery, f.result
@@ -376,7 +422,7 @@ class Pump:
                     last_attempt_time=last.at if last else None,
                 )
             )
-        account = self.engine.settings.storage_accounts.get(storage_account_of(destination.resource_id) or "")
+        account = deps.storage_accounts.get(storage_account_of(destination.resource_id) or "")
         if account is not None and account.blob_endpoint is not None:
             # The resourceId names a configured account: blobs there, as Event Grid writes them. Whatever the
             # account refuses is written to the files instead, so no dead letter is lost (docs/destinations.md).
@@ -397,7 +443,7 @@ class Pump:
         refused: list[dict[str, Any]] = []
         for document in documents:
             name = blob_name(self.spec.name, now)
-            result = await put_blob(self.engine.transport, account, container, name, orjson.dumps([document]))
+            result = await put_blob(self.deps.transport, account, container, name, orjson.dumps([document]))
             if result.error is None and is_success(result.status):
                 continue
             log.warning(

@@ -23,7 +23,7 @@ from smsgrid.delivery.subscription_spec import (
     spec_to_public_dict,
     spec_to_storage_dict,
 )
-from smsgrid.delivery.transport import HttpTransport
+from smsgrid.delivery.transport import Transport
 from smsgrid.errors import Conflict, InvalidRequest, Problem, SubscriptionSpecError
 from smsgrid.store.port import Store
 from smsgrid.store.records import SubscriptionRecord
@@ -46,7 +46,7 @@ class SubscriptionService:
         *,
         store: Store,
         registry: SubscriptionRegistry,
-        transport: HttpTransport,
+        transport: Transport,
         clock: Clock,
         engine: DeliveryEngine,
         topic: str,
@@ -401,6 +401,10 @@ class SubscriptionService:
                 changed = True
         if changed:
             self.engine.sync()
+
+    async def settled(self) -> None:
+        """Wait for the handshakes `load()` started in the background (config-file subscriptions)."""
+        await asyncio.gather(*self._background)
 
     async def stop(self) -> None:
         for task in list(self._background):

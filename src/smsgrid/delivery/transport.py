@@ -1,6 +1,11 @@
-"""Outbound HTTP for deliveries and handshakes: one pooled aiohttp session, keep-alive, bounded waits.
+"""Outbound HTTP for deliveries and handshakes: the `Transport` port and its aiohttp adapter.
 
-aiohttp rather than httpx: its client is several times faster per request, and delivery rate is our hot path.
+`AiohttpTransport` keeps one pooled session, keep-alive, bounded waits. aiohttp rather than httpx: its client is
+several times faster per request, and delivery rate is our hot path. Tests use `MemoryTransport`
+(delivery/transport_memory.py), which answers from a function instead of the network.
+
+A transport never raises for what the network does: every failure is an `HttpResult` with an `error` kind, so
+the pump classifies a refused connection like a 500 (delivery/outcomes.py).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 
@@ -65,7 +71,34 @@ class HttpResult:
     error_text: str | None = None
 
 
-class HttpTransport:
+class Transport(Protocol):
+    """What deliveries, handshakes and Storage calls need of outbound HTTP."""
+
+    @property
+    def timeout_seconds(self) -> float:
+        """The longest one request waits when no `timeout` is given (a claim's lease outlives it)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        keep_body: int = RESPONSE_EXCERPT_BYTES,
+    ) -> HttpResult:
+        """Send one request. At most *keep_body* bytes of the answer are kept; with `keep_body=0` neither the
+        body nor the headers are (a delivery looks only at the status)."""
+        ...
+
+
+class AiohttpTransport:
     def __init__(
         self,
         *,
@@ -111,7 +144,7 @@ class HttpTransport:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            raise RuntimeError("HttpTransport.start() was not awaited")
+            raise RuntimeError("AiohttpTransport.start() was not awaited")
         return self._session
 
     async def request(

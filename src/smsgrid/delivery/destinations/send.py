@@ -24,7 +24,7 @@ from smsgrid.delivery.subscription_spec import (
     StorageQueueDestination,
     SubscriptionSpec,
 )
-from smsgrid.delivery.transport import HttpResult, HttpTransport
+from smsgrid.delivery.transport import HttpResult, Transport
 from smsgrid.delivery.wire import build_body, build_headers
 from smsgrid.events.render import event_grid_item_to_cloud_event
 
@@ -41,7 +41,7 @@ def function_trigger_url(app: FunctionApp, function_name: str) -> str:
 
 
 async def send_to_storage_queue(
-    transport: HttpTransport,
+    transport: Transport,
     spec: SubscriptionSpec,
     destination: StorageQueueDestination,
     accounts: Mapping[str, StorageAccount],
@@ -71,7 +71,7 @@ async def send_to_storage_queue(
 
 
 async def send_to_function(
-    transport: HttpTransport,
+    transport: Transport,
     spec: SubscriptionSpec,
     destination: AzureFunctionDestination,
     apps: Mapping[str, FunctionApp],

@@ -15,7 +15,7 @@ from email.utils import formatdate
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from smsgrid.config import StorageAccount
-from smsgrid.delivery.transport import HttpResult, HttpTransport
+from smsgrid.delivery.transport import HttpResult, Transport
 
 # Any version Azurite and Azure both serve; messagettl = -1 needs 2017-07-29 or later.
 STORAGE_API_VERSION = "2021-12-02"
@@ -55,7 +55,7 @@ def shared_key_signature(account: str, key: str, method: str, url: str, headers:
 
 
 async def _signed(
-    transport: HttpTransport, account: StorageAccount, method: str, url: str, body: bytes, headers: dict[str, str]
+    transport: Transport, account: StorageAccount, method: str, url: str, body: bytes, headers: dict[str, str]
 ) -> HttpResult:
     headers = {
         **headers,
@@ -69,7 +69,7 @@ async def _signed(
 
 
 async def put_message(
-    transport: HttpTransport, account: StorageAccount, queue: str, text: str, ttl_seconds: int | None
+    transport: Transport, account: StorageAccount, queue: str, text: str, ttl_seconds: int | None
 ) -> HttpResult:
     """Queue REST "Put Message": `POST {queue}/messages`, 201 Created on success."""
     if account.queue_endpoint is None:
@@ -84,9 +84,7 @@ async def put_message(
     )
 
 
-async def put_blob(
-    transport: HttpTransport, account: StorageAccount, container: str, name: str, data: bytes
-) -> HttpResult:
+async def put_blob(transport: Transport, account: StorageAccount, container: str, name: str, data: bytes) -> HttpResult:
     """Blob REST "Put Blob" of a block blob: `PUT {container}/{name}`, 201 Created on success."""
     if account.blob_endpoint is None:
         return HttpResult(None, "connect", 0.0, error_text=f"[storage_accounts.{account.name}] has no blob_endpoint")
