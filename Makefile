@@ -18,7 +18,6 @@ LOWEST_STAMP := $(LOWEST_VENV)/.installed
 # real stores, consumer helpers, pytest plugin) and the SDK-facing acceptance files; the full suite runs once,
 # on the lock (docs/dependencies.md).
 LOWEST_TESTS := tests/unit tests/integration tests/acceptance/test_smoke.py tests/acceptance/test_sms_send.py \
-	tests/acceptance/test_sms_api_versions.py tests/acceptance/test_delivery_rendering.py \
 	tests/acceptance/test_example_auto_reply.py tests/reliability/test_slowloris.py
 
 # Coverage data of the pytest process and of every `smsgrid serve` it starts (pyproject.toml [tool.coverage]).
