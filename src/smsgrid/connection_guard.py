@@ -192,8 +192,9 @@ class GuardedConnection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            # The rest of the stream is another protocol's; uvicorn answers the upgrade (or refuses it).
-            self._stop_tracking()
+            # smsgrid serves no WebSocket: uvicorn answers the request as HTTP and, like this parser, reads the bytes
+            # after it as the next request. The clocks go on as for any request.
+            pass
         except httptools.HttpParserError:
             # uvicorn's parser fails on the same bytes and answers 400; nothing more to time.
             self._stop_tracking()

@@ -242,6 +242,22 @@ def test_at_shutdown_only_connections_with_no_request_in_flight_are_dropped() ->
     assert busy_dropped_once_answered
 
 
+def test_bytes_after_an_upgrade_request_cannot_hold_the_connection() -> None:
+    """smsgrid serves no WebSocket: uvicorn answers the upgrade request as HTTP and reads on; so does the guard."""
+    upgrade = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+
+    async def scenario() -> FakeTransport:
+        protocol, _, transport, _ = _open(ConnectionLimits(header_timeout_seconds=0.0))
+        protocol.data_received(upgrade)
+        await _turns()
+        assert not transport.closed
+        protocol.data_received(PARTIAL_HEAD)
+        await _turns()
+        return transport
+
+    assert asyncio.run(scenario()).closed
+
+
 def test_a_request_the_parser_refuses_stops_the_clocks() -> None:
     """uvicorn answers 400 on the same bytes; the guard has nothing more to time."""
 
