@@ -5,21 +5,56 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINTED := src tests benchmarks $(wildcard reliability examples)
 
-.PHONY: run test check lint typecheck unit bench reliability clean
+# The exact versions `make run` and `make test` install (pip, with hashes); `make lock` regenerates them with uv
+# from the ranges in pyproject.toml. docs/dependencies.md says why.
+LOCK := requirements-dev.lock
+LOWEST_LOCK := requirements-lowest.lock
+LOCK_OPTIONS := --extra dev --generate-hashes --universal --python-version 3.11 --quiet
+# `make lock` keeps every locked version the ranges still allow; `make lock UPGRADE=--upgrade` takes the newest.
+UPGRADE ?=
+LOWEST_VENV := .venv-lowest
+LOWEST_STAMP := $(LOWEST_VENV)/.installed
+# What runs against the lowest versions the ranges allow: the library surfaces a user installs (pure core,
+# real stores, consumer helpers, pytest plugin) and the SDK-facing acceptance files; the full suite runs once,
+# on the lock (docs/dependencies.md).
+LOWEST_TESTS := tests/unit tests/integration tests/acceptance/test_smoke.py tests/acceptance/test_sms_send.py \
+	tests/acceptance/test_example_auto_reply.py tests/reliability/test_slowloris.py
 
-$(STAMP): pyproject.toml
+# Coverage data of the pytest process and of every `smsgrid serve` it starts (pyproject.toml [tool.coverage]).
+COVERAGE_DIR := .coverage-data
+export COVERAGE_FILE := $(CURDIR)/$(COVERAGE_DIR)/coverage
+
+.PHONY: run test test-lowest check lint typecheck unit bench reliability lock clean
+
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+$(LOWEST_STAMP): $(LOWEST_LOCK) pyproject.toml
+	$(PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOWEST_VENV)/bin/pip install --quiet -r $(LOWEST_LOCK)
+	$(LOWEST_VENV)/bin/pip install --quiet --no-deps -e .
+	touch $(LOWEST_STAMP)
 
 ## run: start smsgrid on its embedded defaults (SQLite, self-signed TLS, simulated carrier)
 run: $(STAMP)
 	$(BIN)/smsgrid serve
 
-## test: format check, lint, type check, then every test
+## test: format check, lint, type check, then every test under branch coverage (the gate: fail_under in
+## pyproject.toml [tool.coverage.report])
 test: check
-	$(BIN)/pytest
+	rm -rf $(COVERAGE_DIR) && mkdir -p $(COVERAGE_DIR)
+	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage combine --quiet
+	$(BIN)/coverage report
+
+## test-lowest: the library's tests against the lowest versions pyproject.toml allows
+test-lowest: $(LOWEST_STAMP)
+	$(LOWEST_VENV)/bin/pytest -q $(LOWEST_TESTS)
 
 check: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
@@ -30,6 +65,11 @@ check: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
+## lock: re-resolve both lock files after pyproject.toml changed (newest / lowest-direct versions the ranges allow)
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_OPTIONS) $(UPGRADE) -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_OPTIONS) $(UPGRADE) --resolution lowest-direct -o $(LOWEST_LOCK)
+
 ## bench: every benchmark, figures and ratios against this machine's ceiling (about 10 minutes)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
@@ -39,4 +79,4 @@ reliability: $(STAMP)
 	$(BIN)/python -m reliability --full
 
 clean:
-	rm -rf $(VENV) .smsgrid .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LOWEST_VENV) $(COVERAGE_DIR) .smsgrid .mypy_cache .ruff_cache .pytest_cache

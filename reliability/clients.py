@@ -29,7 +29,12 @@ RECEIVED_EVENT = "Microsoft.Communication.SMSReceived"
 
 # The same helpers the pytest plugin gives applications; the scenarios use them under these names.
 subscribe = _plugin.subscribe
-close_sdk_client = _plugin.close_sms_client
+
+
+def close_sdk_client(client: Any) -> None:
+    """SmsClient 1.1.0 has no close(); close its pipeline so its TLS connection ends before the server stops.
+    Test code only: it reaches into the SDK. The library's way is smsgrid.testing.plugin.official_sms_client."""
+    client._sms_service_client.close()
 
 
 def http_date(offset_seconds: float = 0.0) -> str:

@@ -81,6 +81,12 @@ reply = "STOP"
 """
 
 
+def close_sms_client(client: Any) -> None:
+    """SmsClient 1.1.0 has no close(); close its pipeline so its TLS connection ends before the server stops.
+    Test code only: it reaches into the SDK. The library's way is smsgrid.testing.plugin.official_sms_client."""
+    client._sms_service_client.close()
+
+
 def http_date(offset_seconds: float = 0.0) -> str:
     """An RFC 1123 date as the SDK writes x-ms-date."""
     return formatdate(time.time() + offset_seconds, usegmt=True)

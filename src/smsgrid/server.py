@@ -8,14 +8,16 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.routing import BaseRoute
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import ASGIApp
 
 from smsgrid.api.app import allowed_host_names, create_app
 from smsgrid.api.context import AppContext
 from smsgrid.config import Settings
+from smsgrid.connection_guard import ConnectionLimits, OpenConnections, guarded_protocol, track_responses
 from smsgrid.runtime import Runtime, private_data_dir, stop_on_signals
 from smsgrid.tls import TlsFiles, ensure_certificate
 
@@ -51,106 +53,6 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.setblocking(False)
     return sock
-
-
-def header_timeout_protocol(
-    header_timeout_seconds: float,
-    body_timeout_seconds: float | None = None,
-    max_connections: int | None = None,
-    open_connections: set[HttpToolsProtocol] | None = None,
-) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol with bounds on reading a request, and on how many connections are open.
-
-    uvicorn bounds only the idle time between requests (timeout_keep_alive); once a byte arrives nothing bounds
-    the rest of the head, so a client that sends its headers a byte at a time holds a connection forever
-    (slowloris; reliability/http_abuse.py). Here the clock starts when the connection is made, when bytes arrive
-    between requests (blank lines before a request line start no message in the parser, so this is not
-    on_message_begin alone) and when a pipelined request begins; it stops when the head is complete, and the
-    connection is closed when it runs out. A second clock bounds the body, from the end of the head to the end
-    of the body (a slow upload).
-
-    `open_connections` is shared by every listener; beyond `max_connections` a new connection makes room by
-    closing the one that has waited longest for its request to arrive (head or body), else the longest idle
-    keep-alive one, else it is itself refused. Slow clients so cannot use up the process's file descriptors
-    and starve everyone, `/healthz` included (1,050 of them did before).
-    """
-    registry: set[HttpToolsProtocol] = open_connections if open_connections is not None else set()
-
-    class HeaderTimeoutProtocol(HttpToolsProtocol):
-        _head_timer: asyncio.TimerHandle | None = None
-        _body_timer: asyncio.TimerHandle | None = None
-        _receiving_since: float | None = None
-        _idle_since: float = 0.0
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._idle_since = self.loop.time()
-            registry.add(self)
-            self._start_head_clock()
-            if max_connections is not None and len(registry) > max_connections:
-                victim = self._eviction_candidate()
-                (victim or self).transport.abort()
-
-        def _eviction_candidate(self) -> HttpToolsProtocol | None:
-            others = [c for c in registry if c is not self and not c.transport.is_closing()]
-            receiving = [c for c in others if getattr(c, "_receiving_since", None) is not None]
-            if receiving:
-                return min(receiving, key=lambda c: getattr(c, "_receiving_since", 0.0))
-            idle = [c for c in others if c.cycle is None or c.cycle.response_complete]
-            return min(idle, key=lambda c: getattr(c, "_idle_since", 0.0)) if idle else None
-
-        def data_received(self, data: bytes) -> None:
-            idle = self.cycle is None or self.cycle.response_complete
-            if self._head_timer is None and self._body_timer is None and idle:
-                self._start_head_clock()
-            super().data_received(data)
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            if self._head_timer is None:
-                self._start_head_clock()
-
-        def on_headers_complete(self) -> None:
-            self._stop_head_clock()
-            if body_timeout_seconds is not None:
-                self._body_timer = self.loop.call_later(body_timeout_seconds, self._timed_out)
-            super().on_headers_complete()
-
-        def on_message_complete(self) -> None:
-            self._stop_body_clock()
-            self._receiving_since = None
-            self._idle_since = self.loop.time()
-            super().on_message_complete()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._stop_head_clock()
-            self._stop_body_clock()
-            registry.discard(self)
-            super().connection_lost(exc)
-
-        def _start_head_clock(self) -> None:
-            self._head_timer = self.loop.call_later(header_timeout_seconds, self._timed_out)
-            if self._receiving_since is None:
-                self._receiving_since = self.loop.time()
-
-        def _stop_head_clock(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _stop_body_clock(self) -> None:
-            if self._body_timer is not None:
-                self._body_timer.cancel()
-                self._body_timer = None
-
-        def _timed_out(self) -> None:
-            # No answer: a client this slow is not reading one, and a pipelined response may still be on its way.
-            self._head_timer = None
-            self._body_timer = None
-            if not self.transport.is_closing():
-                self.transport.close()
-
-    return HeaderTimeoutProtocol
 
 
 def _raise_file_limit() -> int:
@@ -215,24 +117,16 @@ async def serve(
         "timeout_graceful_shutdown": 2,
     }
     server = settings.server
-    http = header_timeout_protocol(
-        server.header_timeout_seconds, server.body_timeout_seconds, connection_limit(server.max_connections), set()
+    limits = ConnectionLimits(
+        server.header_timeout_seconds, server.body_timeout_seconds, connection_limit(server.max_connections)
     )
-    servers = [_Server(uvicorn.Config(app, http=http, loop="none", **common))]  # type: ignore[arg-type]
+    open_connections = OpenConnections(limits)
+    guarded_app = track_responses(app)
+    servers = [_Server(_guarded_config(guarded_app, open_connections, **common))]
     sockets = [http_sock]
     if tls and tls_sock:
-        servers.append(
-            _Server(
-                uvicorn.Config(
-                    app,
-                    http=http,
-                    loop="none",
-                    ssl_certfile=str(tls.cert),
-                    ssl_keyfile=str(tls.key),
-                    **common,  # type: ignore[arg-type]
-                )
-            )
-        )
+        tls_files = {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)}
+        servers.append(_Server(_guarded_config(guarded_app, open_connections, **common, **tls_files)))
         sockets.append(tls_sock)
     await runtime.start()
     stop = asyncio.Event()
@@ -248,25 +142,28 @@ async def serve(
     await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
     for s in servers:
         s.should_exit = True
-    reaper = asyncio.create_task(_abort_lingering_connections(servers))
+    reaper = asyncio.create_task(_abort_lingering_connections(open_connections))
     await asyncio.gather(*tasks, return_exceptions=True)
     reaper.cancel()
     waiter.cancel()
     await runtime.stop()
 
 
-async def _abort_lingering_connections(servers: list[_Server]) -> None:
+async def _abort_lingering_connections(open_connections: OpenConnections) -> None:
     """An idle TLS keep-alive connection waits for the client's close_notify, which an open SDK client never
     sends; drop idle connections (no request in flight) so shutdown takes well under a second. A connection
     with a request in flight keeps uvicorn's graceful timeout, so an accepted send still gets its answer."""
     await asyncio.sleep(0.3)
-    for server in servers:
-        for connection in list(server.server_state.connections):
-            cycle = getattr(connection, "cycle", None)
-            transport = getattr(connection, "transport", None)
-            idle = cycle is None or getattr(cycle, "response_complete", True)
-            if transport is not None and idle:
-                transport.abort()
+    open_connections.abort_idle()
+
+
+def _guarded_config(app: ASGIApp, open_connections: OpenConnections, **options: Any) -> uvicorn.Config:
+    """uvicorn's httptools protocol, wrapped by the connection guard (smsgrid.connection_guard). `load()` picks
+    the protocol class as uvicorn always does; the guard then takes its place and hands every event on to it."""
+    config = uvicorn.Config(app, http="httptools", loop="none", **options)
+    config.load()
+    config.http_protocol_class = guarded_protocol(config.http_protocol_class, open_connections)
+    return config
 
 
 def _ui_routes(context: AppContext) -> list[BaseRoute]:

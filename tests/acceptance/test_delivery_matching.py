@@ -18,7 +18,8 @@ from azure.communication.sms import SmsClient
 from azure.core.credentials import AzureKeyCredential
 
 from smsgrid.testing import SmsgridProcess, WebhookSink, start_smsgrid
-from smsgrid.testing.plugin import close_sms_client, inbound, subscribe
+from smsgrid.testing.plugin import inbound, subscribe
+from tests.support_sms import close_sms_client
 
 HANDSET = "+14255550123"
 SMS_RECEIVED = "Microsoft.Communication.SMSReceived"

@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 
 from smsgrid.config import WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_TENANT_ID
 from smsgrid.testing import SmsgridProcess, WebhookSink, start_smsgrid
-from smsgrid.testing.plugin import close_sms_client, subscribe
-from tests.support_sms import SENDER, admin_message
+from smsgrid.testing.plugin import subscribe
+from tests.support_sms import SENDER, admin_message, close_sms_client
 
 ACS_SCOPE = "https://communication.azure.com//.default"  # what azure-communication-sms asks for
 EVENT_GRID_SCOPE = "https://eventgrid.azure.net/.default"  # what azure-eventgrid asks for

@@ -24,10 +24,10 @@ from azure.core.exceptions import HttpResponseError
 from smsgrid.config import WELL_KNOWN_ACCESS_KEY
 from smsgrid.sms import parse_message_id
 from smsgrid.testing import SmsgridProcess, WebhookSink, start_smsgrid
-from smsgrid.testing.plugin import close_sms_client
 from tests.support_sms import (
     SENDER,
     admin_message,
+    close_sms_client,
     inbound,
     is_final,
     messages_with,

@@ -11,6 +11,7 @@ Example (see docs/testing.md)::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,20 +62,20 @@ def subscribed_sink(smsgrid_server: SmsgridProcess, webhook_sink: WebhookSink) -
 @pytest.fixture
 def sms_client(smsgrid_server: SmsgridProcess) -> Iterator[Any]:
     """An official `azure.communication.sms.SmsClient`, from the connection string, over TLS."""
+    with official_sms_client(smsgrid_server.connection_string, connection_verify=str(smsgrid_server.cert_path)) as c:
+        yield c
+
+
+@contextlib.contextmanager
+def official_sms_client(connection_string: str, *, connection_verify: str | bool = True) -> Iterator[Any]:
+    """An official `SmsClient` whose connections are closed on leaving, so its TLS connection ends before the
+    server stops. SmsClient 1.1.0 has neither close() nor a context manager; it accepts an azure-core transport
+    (a public keyword), and closing a transport we made ourselves is public API of azure-core."""
     from azure.communication.sms import SmsClient
+    from azure.core.pipeline.transport import RequestsTransport
 
-    client = SmsClient.from_connection_string(
-        smsgrid_server.connection_string, connection_verify=str(smsgrid_server.cert_path)
-    )
-    try:
-        yield client
-    finally:
-        close_sms_client(client)
-
-
-def close_sms_client(client: Any) -> None:
-    """SmsClient 1.1.0 has no close(); close its pipeline so its TLS connection ends before the server stops."""
-    client._sms_service_client.close()
+    with RequestsTransport(connection_verify=connection_verify) as transport:
+        yield SmsClient.from_connection_string(connection_string, transport=transport)
 
 
 def subscribe(server: SmsgridProcess, name: str, url: str, **properties: Any) -> dict[str, Any]:
