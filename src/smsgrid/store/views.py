@@ -83,7 +83,11 @@ DeliveryState = Literal["pending", "delivered", "deadlettered", "dropped"]
 
 
 class ReadModel(BaseModel):
-    """Frozen, snake_case in Python, camelCase on the wire."""
+    """Frozen, snake_case in Python, camelCase on the wire.
+
+    A wire name that is not the camelCase of the field ("from", "message") is given as validation and
+    serialization alias, not `alias=`: type checkers take `alias` for the constructor's keyword.
+    """
 
     model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
 
@@ -106,7 +110,7 @@ class SparseReadModel(ReadModel):
         for name in self.omit_when_none:
             if getattr(self, name) is None:
                 field = type(self).model_fields[name]
-                dumped.pop(field.alias if info.by_alias and field.alias else name, None)
+                dumped.pop(field.serialization_alias if info.by_alias and field.serialization_alias else name, None)
         return dumped
 
 
@@ -117,7 +121,7 @@ class AttachmentSummary(ReadModel):
     """What listings show of an MMS attachment: its type and size (the content stays in the store)."""
 
     mime_type: str
-    size_bytes: int = Field(alias="bytes")
+    size_bytes: int = Field(validation_alias="bytes", serialization_alias="bytes")
 
 
 class SendOptions(SparseReadModel):
@@ -141,8 +145,8 @@ class DeliveryReportView(SparseReadModel):
     omit_when_none = frozenset({"messaging_connect_partner_message_id"})
 
     message_id: str
-    from_number: str = Field(alias="from")
-    to_number: str = Field(alias="to")
+    from_number: str = Field(validation_alias="from", serialization_alias="from")
+    to_number: str = Field(validation_alias="to", serialization_alias="to")
     delivery_status: str = Field(description="Delivered or Failed")
     delivery_status_details: str
     delivery_attempts: tuple[ReportAttempt, ...]
@@ -157,9 +161,9 @@ class MessageView(ReadModel):
 
     message_id: str
     direction: Direction
-    from_number: str = Field(alias="from")
-    to_number: str = Field(alias="to")
-    body: str = Field(alias="message")
+    from_number: str = Field(validation_alias="from", serialization_alias="from")
+    to_number: str = Field(validation_alias="to", serialization_alias="to")
+    body: str = Field(validation_alias="message", serialization_alias="message")
     encoding: Encoding
     segments: int
     tag: str | None
