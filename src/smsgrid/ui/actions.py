@@ -147,6 +147,6 @@ async def redeliver(ctx: AppContext, request: Request) -> Response:
     found = None if deadletter_id is None else await ctx.store.get_deadletter(deadletter_id)
     if deadletter_id is None or found is None:
         return not_found(ctx, request, f"No dead letter with id {text[:40]}.")
-    if found["redeliveredAt"] is None and not await ctx.redelivery(deadletter_id):
+    if found.redelivered_at is None and not await ctx.redelivery(deadletter_id):
         return redirect(f"/deadletters?problem=inactive&id={deadletter_id}")
     return redirect(f"/deadletters?notice=redelivered&id={deadletter_id}")
