@@ -22,6 +22,7 @@ WRITES = frozenset(
         "accept_messages",
         "record_inbound",
         "finish_carrier_jobs",
+        "update_carrier_plans",
         "publish",
         "finish_deliveries",
         "redeliver",

@@ -25,7 +25,9 @@ from smsgrid.entra import EntraIssuer
 from smsgrid.entra.webhooks import WebhookTokens
 from smsgrid.errors import StoreError
 from smsgrid.events.models import DataCasing, resource_topic
-from smsgrid.messaging.publishing import EventFactory
+from smsgrid.messaging.carrier_dispatch import CarrierDispatcher
+from smsgrid.messaging.inbound import Inbox, resource_senders
+from smsgrid.messaging.publishing import EventFactory, EventPublisher
 from smsgrid.messaging.service import Messaging
 from smsgrid.metrics import Metrics
 from smsgrid.namespaces.broker import NamespaceBroker
@@ -53,7 +55,9 @@ class Runtime:
     subscriptions: SubscriptionService
     engine: DeliveryEngine
     redelivery: Redelivery
-    carrier: CarrierSimulator
+    carrier: CarrierDispatcher
+    events: EventFactory
+    publisher: EventPublisher
     entra: EntraIssuer
     namespaces: NamespaceBroker
     dispatch: bool = True
@@ -112,18 +116,29 @@ class Runtime:
             settings=settings,
             webhook_tokens=webhook_tokens,
         )
-        carrier_box: list[CarrierSimulator] = []
+        # TODO(lead): wake only the matched pumps once DeliveryEngine.wake(names) is merged (delivery helper).
+        publisher = EventPublisher(metrics=metrics, wake=lambda names: engine.wake())
+        inbox = Inbox(
+            store=store,
+            events=events,
+            publisher=publisher,
+            metrics=metrics,
+            senders=resource_senders(settings),
+            help_reply=settings.resource.help_reply,
+        )
+        simulator = CarrierSimulator(settings.carrier, scaled=clock.scaled)
+        carrier = CarrierDispatcher(
+            store=store, carrier=simulator, inbox=inbox, events=events, publisher=publisher, clock=clock
+        )
         messaging = Messaging(
             store=store,
             settings=settings,
             clock=clock,
-            events=events,
-            wake_carrier=lambda: carrier_box[0].wake(),  # noqa: PLW0108 - the carrier is built next
-            wake_dispatcher=engine.wake,
+            carrier=simulator,
+            inbox=inbox,
+            wake_carrier=carrier.wake,
             metrics=metrics,
         )
-        carrier = CarrierSimulator(store=store, messaging=messaging, clock=clock, wake_dispatcher=engine.wake)
-        carrier_box.append(carrier)
         subscriptions = SubscriptionService(
             store=store,
             registry=registry,
@@ -146,6 +161,8 @@ class Runtime:
             engine=engine,
             redelivery=Redelivery(store=store, registry=registry, clock=clock, wake_dispatcher=engine.wake),
             carrier=carrier,
+            events=events,
+            publisher=publisher,
             entra=entra,
             namespaces=namespaces,
             dispatch=dispatch,
@@ -161,7 +178,7 @@ class Runtime:
         if self.dispatch:
             if self.store.dialect == "sqlite":
                 await self.store.release_claims(self.clock.now())
-            self.carrier.start()
+            await self.carrier.start()
             self.engine.start()
             self._background(run_retention(self.store, self.clock, self.settings.store.retention_days))
         if self.store.dialect != "sqlite":
@@ -233,5 +250,6 @@ class Runtime:
             # A signature can be replayed for as long as its x-ms-date is accepted: that far either side of now.
             web_auth=WebAuth.create(replay_window_seconds=2 * CLOCK_SKEW_SECONDS),
             changes=self.changes,
-            wake_dispatcher=self.engine.wake,
+            events=self.events,
+            publisher=self.publisher,
         )

@@ -102,7 +102,6 @@ def outgoing(
     due_at: float | None = None,
     to: str | None = None,
     created_at: float | None = None,
-    reply: str | None = None,
 ) -> OutgoingMessage:
     now = time.time() if created_at is None else created_at
     return OutgoingMessage(
@@ -116,7 +115,7 @@ def outgoing(
         delivery_report=True,
         repeatability_request_id=request_id,
         created_at=now,
-        plan=CarrierPlan("Delivered", 2000, now if due_at is None else due_at, attempts=1, reply=reply),
+        plan=CarrierPlan(now if due_at is None else due_at),
     )
 
 
@@ -223,7 +222,7 @@ async def test_accepted_message_becomes_carrier_work_claimed_once_per_lease(stor
         True,
         False,
     )
-    assert job.plan == CarrierPlan("Delivered", 2000, now - 1, attempts=1, reply=None)
+    assert job.plan == CarrierPlan(now - 1)
     assert await store.claim_carrier_jobs(now, 10, now + LEASE) == []  # leased
     [again] = await store.claim_carrier_jobs(now + LEASE + 1, 10, now + 2 * LEASE)  # the lease ran out
     assert again.message_id == job.message_id
@@ -234,10 +233,10 @@ async def test_accepted_message_becomes_carrier_work_claimed_once_per_lease(stor
 
 
 async def test_send_options_and_the_timeout_plan_survive_the_store(store: Store) -> None:
-    """The api-version, the report-shaping options and the plan's timeout / partial-segment / partner fields
+    """The api-version, the report-shaping options and the plan's timeout / partner / carrier reference fields
     (migration 0002 and the plan JSON) read back exactly; a message without them reads back None."""
     now = time.time()
-    plan = CarrierPlan("NoReport", 2000, now - 1, attempts=2, reply=None, times_out=True, segments_failed=1,
+    plan = CarrierPlan(now - 1, report_timeout_seconds=300, partner="Connect_Partner", reference="ref-1",
                        partner_message_id="Connect_Partner-42")  # fmt: skip
     base = outgoing(1, due_at=now - 1)
     message = OutgoingMessage(**{**{f: getattr(base, f) for f in base.__slots__}, "plan": plan,
@@ -257,6 +256,32 @@ async def test_send_options_and_the_timeout_plan_survive_the_store(store: Store)
     plain = await store.get_message(outgoing(2).message_id)
     assert plain is not None
     assert (plain.api_version, plain.send_options, plain.attachments) == (None, None, None)
+
+
+async def test_submitted_carrier_work_waits_and_is_found_by_the_carriers_reference(store: Store) -> None:
+    """A submitted job keeps its reference in the plan, is due again at the plan's time, and a carrier's pushed
+    report finds it by that reference until it is finished."""
+    now = time.time()
+    await store.accept_messages([outgoing(1, due_at=now - 1), outgoing(2, due_at=now - 1)])
+    first, second = sorted(await store.claim_carrier_jobs(now, 10, now + LEASE), key=lambda j: j.message_id)
+    assert await store.carrier_job_by_reference("smsc-1") is None
+    submitted = CarrierPlan(now + 60, report_timeout_seconds=60, reference="smsc-1")
+    await store.update_carrier_plans([(first.message_id, submitted)])
+    found = await store.carrier_job_by_reference("smsc-1")
+    assert found is not None
+    assert (found.message_id, found.plan, found.to_number) == (first.message_id, submitted, first.to_number)
+    assert await store.claim_carrier_jobs(now + 1, 10, now + 1 + LEASE) == []  # second is leased, first waits
+    again = {j.message_id: j.plan.reference for j in await store.claim_carrier_jobs(now + 61, 10, now + 91)}
+    assert again == {first.message_id: "smsc-1", second.message_id: None}  # both due: the wait, the lease
+    await store.finish_carrier_jobs([CarrierResult(first.message_id, "sent", None, None, None)], now + 61)
+    assert await store.carrier_job_by_reference("smsc-1") is None
+    assert second.plan.reference is None
+    # A second finish of the same work (a late receipt racing the timeout) commits nothing: one final report.
+    late = event("late-report", message_id=first.message_id)
+    await store.finish_carrier_jobs([CarrierResult(first.message_id, "delivered", 2000, {}, late)], now + 62)
+    stored = await store.get_message(first.message_id)
+    assert stored is not None
+    assert (stored["status"], stored["events"]) == ("sent", [])
 
 
 async def test_repeatability_id_answers_the_first_message_again(store: Store) -> None:

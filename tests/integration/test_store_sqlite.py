@@ -73,7 +73,7 @@ def outgoing(
         delivery_report=True,
         repeatability_request_id=request_id,
         created_at=now,
-        plan=CarrierPlan("Delivered", 2000, now if due_at is None else due_at),
+        plan=CarrierPlan(now if due_at is None else due_at),
     )
 
 
@@ -214,7 +214,7 @@ def test_carrier_jobs_claim_lease_release_and_finish(tmp_path: Path) -> None:
         assert sorted(job.message_id for job in claimed) == [due_a.message_id, due_b.message_id]
         opted = {job.message_id: job.opted_out for job in claimed}
         assert opted == {due_a.message_id: False, due_b.message_id: True}
-        assert claimed[0].plan.outcome == "Delivered"
+        assert claimed[0].plan.reference is None  # not submitted yet
         assert claimed[0].from_number == SENDER
         # Leased: nobody else gets them until the lease ends.
         assert await store.claim_carrier_jobs(now, 10, now + 30) == []

@@ -6,7 +6,6 @@ names, in its signature, everything it can reach.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from smsgrid.api.web_auth import WebAuth
@@ -17,6 +16,7 @@ from smsgrid.delivery.redelivery import Redelivery
 from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.subscriptions import SubscriptionService
 from smsgrid.entra import EntraIssuer
+from smsgrid.messaging.publishing import EventFactory, EventPublisher
 from smsgrid.messaging.service import Messaging
 from smsgrid.metrics import Metrics
 from smsgrid.namespaces.broker import NamespaceBroker
@@ -37,4 +37,5 @@ class AppContext:
     entra: EntraIssuer  # the same issuer (and key) that signs protected webhooks' tokens
     web_auth: WebAuth
     changes: ChangeFeed  # the UI's live stream
-    wake_dispatcher: Callable[[], None]  # after committing deliveries outside messaging (custom-topic publish)
+    events: EventFactory  # builds the events a custom-topic publish commits
+    publisher: EventPublisher  # commits events, counts them and wakes their subscriptions' pumps

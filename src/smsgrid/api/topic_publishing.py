@@ -260,13 +260,11 @@ async def publish_events(ctx: AppContext, request: Request) -> Response:
     if "cloudevents" in request.headers.get("content-type", "").lower():
         raise RequestError(400, "BadRequest", _NOT_CLOUD_EVENTS.strip())
     body = await read_body(request, PUBLISH_BODY_LIMIT)
-    factory = ctx.messaging.events
+    factory = ctx.events
     items = check_events(body, topic=factory.topic)
     now = ctx.clock.now()
     events = [factory.from_item(item, message_id=None, published_at=now) for item in items]
-    await ctx.store.publish(events)
-    ctx.metrics.record_published(events)
-    ctx.wake_dispatcher()
+    await ctx.publisher.commit(ctx.store.publish(events), events)
     # Event Grid answers a successful publish with 200 and an empty body.
     return Response(status_code=200)
 

@@ -15,14 +15,28 @@ from dataclasses import dataclass
 
 from smsgrid.config import CarrierRule, CarrierSettings
 from smsgrid.sms import delivery_status_for, is_known
-from smsgrid.store.records import CarrierPlan
 
 MAGIC_PREFIX = "+1500555"
 NO_REPORT_NUMBER = "+15005550000"
 SERVICE_UNAVAILABLE_NUMBER = "+15005550503"
 DELIVERED_CODE = 2000
 FAILED_DEFAULT_CODE = 5000
-OPTED_OUT_CODE = 4007
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedPlan:
+    """What the simulated carrier does with one accepted message, and when (epoch seconds, time-scaled)."""
+
+    outcome: str  # Delivered | Failed | NoReport
+    code: int
+    due_at: float
+    attempts: int = 1
+    reply: str | None = None
+    # The carrier's report would come after the sender's deliveryReportTimeoutInSeconds (or never): the core's
+    # timeout report comes first and the carrier's own is never made (Azure sends one final report).
+    times_out: bool = False
+    segments_failed: int = 0
+    partner_message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +75,6 @@ def decide(to: str, settings: CarrierSettings) -> CarrierDecision:
     return CarrierDecision("Delivered", DELIVERED_CODE, delay, 1, None)
 
 
-def final_outcome(decision_outcome: str, code: int, *, opted_out: bool) -> tuple[str, int]:
-    """An opted-out recipient is accepted at send time and fails at the carrier with 4007 (SPEC §2)."""
-    if opted_out:
-        return "Failed", OPTED_OUT_CODE
-    return decision_outcome, code
-
-
 def plan_for(
     decision: CarrierDecision,
     *,
@@ -75,11 +82,11 @@ def plan_for(
     scaled: Callable[[float], float],
     report_timeout_seconds: int | None,
     partner: str | None,
-) -> CarrierPlan:
-    """The durable plan of one accepted message: the carrier's decision, bounded by the sender's report timeout.
+) -> SimulatedPlan:
+    """The simulated carrier's plan for one message sent at `now`, bounded by the sender's report timeout.
 
-    A report that would come after `deliveryReportTimeoutInSeconds` (a slow rule) or never (NoReport) becomes the
-    timeout report at the timeout; Azure sends one final report per message, so the late one is dropped.
+    A report that would come after `deliveryReportTimeoutInSeconds` (a slow rule) or never (NoReport) is not
+    made: at the timeout the core makes the timeout report; Azure sends one final report per message.
     """
     due_at = now + scaled(decision.delay_seconds)
     times_out = False
@@ -87,7 +94,7 @@ def plan_for(
         timeout_at = now + scaled(report_timeout_seconds)
         if decision.outcome == "NoReport" or due_at > timeout_at:
             due_at, times_out = timeout_at, True
-    return CarrierPlan(
+    return SimulatedPlan(
         outcome=decision.outcome,
         code=decision.code,
         due_at=due_at,

@@ -9,34 +9,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smsgrid.acs.models import SendRequest
-from smsgrid.carrier.rules import decide, plan_for
-from smsgrid.clock import Clock
+from smsgrid.carrier.port import RecipientRefusal, RecipientScreen
 from smsgrid.config import Settings
 from smsgrid.errors import InvalidPhoneNumberError, RequestError
-from smsgrid.events.models import SmsReceivedData, phone_subject, sms_received_event
-from smsgrid.events.timestamps import Timestamp
-from smsgrid.messaging.publishing import EventFactory
+from smsgrid.events.models import phone_subject
+from smsgrid.messaging.carrier_dispatch import TimeSource
+from smsgrid.messaging.inbound import Inbox, resource_senders
 from smsgrid.messaging.throttling import WINDOW_SECONDS, SendThrottle
 from smsgrid.metrics import Metrics
-from smsgrid.sms import (
-    ACS_INVALID_TO,
-    KeywordAction,
-    check_message_length,
-    classify_keyword,
-    count_segments,
-    incoming_message_id,
-    outgoing_message_id,
-    parse_e164,
-)
+from smsgrid.sms import ACS_INVALID_TO, check_message_length, count_segments, outgoing_message_id, parse_e164
 from smsgrid.sms.senders import Sender, classify_sender
 from smsgrid.store.port import Store
-from smsgrid.store.records import CarrierPlan, InboundMessage, OutgoingMessage
+from smsgrid.store.records import CarrierPlan, OutgoingMessage
 
 log = logging.getLogger("smsgrid.messaging")
-
-# What the carrier plan "ServiceUnavailable" answers for one recipient inside the 202; the recipient is not
-# stored or sent (azure-rest-api-specs, Sms SmsSend.json examples 2024-02-05 .. 2026-01-23).
-SERVICE_UNAVAILABLE = "ServiceUnavailable"
 
 
 def unauthorized_sender(reason: str) -> RequestError:
@@ -47,30 +33,27 @@ def unauthorized_sender(reason: str) -> RequestError:
 
 
 class Messaging:
+    """The send path (`POST /sms`) and the inbound path of the API (`POST /admin/inbound`, the web UI)."""
+
     def __init__(
         self,
         *,
         store: Store,
         settings: Settings,
-        clock: Clock,
-        events: EventFactory,
+        clock: TimeSource,
+        carrier: RecipientScreen,
+        inbox: Inbox,
         wake_carrier: Callable[[], None],
-        wake_dispatcher: Callable[[], None],
         metrics: Metrics,
     ) -> None:
         self.metrics = metrics
         self.store = store
         self.settings = settings
         self.clock = clock
-        self.events = events
+        self.carrier = carrier
+        self.inbox = inbox
         self._wake_carrier = wake_carrier
-        self._wake_dispatcher = wake_dispatcher
-        resource = settings.resource
-        self.senders: dict[str, Sender] = {}
-        for text in (*resource.phone_numbers, *resource.short_codes, *resource.alphanumeric_sender_ids):
-            sender = classify_sender(text)
-            if sender is not None:  # the config loader already refused anything else
-                self.senders[text] = sender
+        self.senders: dict[str, Sender] = resource_senders(settings)
         self.throttle = SendThrottle(settings.throttling, window=clock.scaled(WINDOW_SECONDS))  # --time-scale too
 
     def check_sender(self, from_text: str) -> Sender:
@@ -112,16 +95,15 @@ class Messaging:
     async def send(self, request: SendRequest) -> list[dict[str, Any]]:
         """Commit every valid recipient's message and carrier work, then answer per recipient (SPEC §2)."""
         sender = self.check_sender(request.from_number)
-        # A recipient whose repeatability was rejected is neither sent nor counted against the send rate.
-        decisions = {
-            recipient.number: decide(recipient.number, self.settings.carrier)
+        # A recipient whose repeatability was rejected is neither sent nor counted against the send rate; one the
+        # carrier refuses at once is answered inside the 202 and not counted either.
+        refusals: dict[str, RecipientRefusal | None] = {
+            recipient.number: self.carrier.refusal(recipient.number)
             for recipient in request.recipients
             if recipient.number is not None and recipient.repeatability_error is None
         }
         units = sum(
-            1
-            for recipient in request.recipients
-            if recipient.number in decisions and decisions[recipient.number].outcome != SERVICE_UNAVAILABLE
+            1 for recipient in request.recipients if recipient.number in refusals and not refusals[recipient.number]
         )
         self.check_throttle(sender, units)
         now = self.clock.now()
@@ -134,21 +116,16 @@ class Messaging:
         options: dict[str, Any] = {}
         if request.report_timeout_seconds is not None:
             options["reportTimeoutSeconds"] = request.report_timeout_seconds
-        if request.messaging_connect is not None:
-            options["messagingConnectPartner"] = request.messaging_connect.partner  # its keys are never stored
+        partner = request.messaging_connect.partner if request.messaging_connect is not None else None
+        if partner is not None:
+            options["messagingConnectPartner"] = partner  # its keys are never stored
+        # Handed to the carrier at once (the dispatcher submits it as soon as it is committed).
+        plan = CarrierPlan(due_at=now, report_timeout_seconds=request.report_timeout_seconds, partner=partner)
         for recipient in request.recipients:
             if recipient.number is None or recipient.repeatability_error is not None:
                 continue
-            decision = decisions[recipient.number]
-            if decision.outcome == SERVICE_UNAVAILABLE:
+            if refusals[recipient.number] is not None:
                 continue
-            plan = plan_for(
-                decision,
-                now=now,
-                scaled=self.clock.scaled,
-                report_timeout_seconds=request.report_timeout_seconds,
-                partner=request.messaging_connect.partner if request.messaging_connect else None,
-            )
             outgoing.append(
                 OutgoingMessage(
                     message_id=outgoing_message_id(moment),
@@ -197,13 +174,15 @@ class Messaging:
                     }
                 )
                 continue
-            if decisions[recipient.number].outcome == SERVICE_UNAVAILABLE:
+            refusal = refusals[recipient.number]
+            if refusal is not None:
+                # Not stored or sent (azure-rest-api-specs, Sms SmsSend.json examples 2024-02-05 .. 2026-01-23).
                 results.append(
                     {
                         "to": recipient.to,
-                        "httpStatusCode": 503,
+                        "httpStatusCode": refusal.http_status,
                         "successful": False,
-                        "errorMessage": SERVICE_UNAVAILABLE,
+                        "errorMessage": refusal.error_message,
                     }
                 )
                 continue
@@ -219,54 +198,8 @@ class Messaging:
             )
         return results
 
-    def inbound(self, from_number: str, to_number: str, message: str, now: float) -> InboundMessage:
-        """An SMS from a handset to an owned number: the message, its SMSReceived event, opt-out changes."""
-        segments = count_segments(message)
-        message_id = incoming_message_id(datetime.fromtimestamp(now, UTC))
-        stamp = Timestamp.from_epoch_seconds(now)
-        data = SmsReceivedData(
-            message_id=message_id,
-            from_=from_number.removeprefix("+"),
-            to=self.senders[to_number].event_value if to_number in self.senders else to_number.removeprefix("+"),
-            message=message,
-            received_timestamp=stamp,
-            segment_count=segments.segments,
-        )
-        event = sms_received_event(data, topic=self.events.topic, event_time=stamp)
-        action = classify_keyword(message)
-        opt_change = {KeywordAction.OPT_OUT: "out", KeywordAction.OPT_IN: "in"}.get(action) if action else None
-        auto_reply = None
-        if action is KeywordAction.HELP:
-            help_text = self.settings.resource.help_reply
-            help_segments = count_segments(help_text)
-            auto_reply = OutgoingMessage(
-                message_id=outgoing_message_id(datetime.fromtimestamp(now, UTC)),
-                from_number=to_number,
-                to_number=from_number,
-                body=help_text,
-                encoding=str(help_segments.encoding),
-                segments=help_segments.segments,
-                tag="smsgrid:help-reply",
-                delivery_report=False,
-                repeatability_request_id=None,
-                created_at=now,
-                plan=CarrierPlan("Delivered", 2000, now),
-            )
-        return InboundMessage(
-            message_id=message_id,
-            from_number=from_number,
-            to_number=to_number,
-            body=message,
-            encoding=str(segments.encoding),
-            segments=segments.segments,
-            created_at=now,
-            event=self.events.new_event(event, message_id=message_id, published_at=now),
-            opt_change=opt_change,
-            auto_reply=auto_reply,
-        )
-
     async def receive(self, from_text: str, to_text: str, message: str) -> str:
-        """`POST /admin/inbound`: validate, commit, wake the dispatcher; returns the message id."""
+        """`POST /admin/inbound`: validate, then commit through the inbox; returns the message id."""
         try:
             from_number = parse_e164(from_text)
         except InvalidPhoneNumberError:
@@ -290,11 +223,7 @@ class Messaging:
         problem = check_message_length(message)
         if problem:
             raise RequestError(400, "BadRequest", problem)
-        inbound = self.inbound(from_number, to_number, message, self.clock.now())
-        await self.store.record_inbound(inbound)
-        self.metrics.messages_received.inc()
-        self.metrics.record_published([inbound.event])
-        self._wake_dispatcher()
+        inbound = await self.inbox.receive(from_number, to_number, message, self.clock.now())
         return inbound.message_id
 
 

@@ -8,19 +8,19 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class CarrierPlan:
-    """What the simulated carrier will do with one outgoing message (decided at accept time, kept durable)."""
+    """The core's durable state of one outgoing message's carrier work (messaging/carrier_dispatch.py).
 
-    outcome: str  # Delivered | Failed | NoReport
-    code: int
+    Nothing here is a carrier's decision: the dispatcher submits the message once `due_at` comes, then waits for
+    the carrier's report until the sender's report timeout. `due_at` is when the dispatcher looks at it next.
+    """
+
     due_at: float
-    attempts: int = 1
-    reply: str | None = None
-    # The carrier's report would come after the sender's deliveryReportTimeoutInSeconds (or never): at due_at
-    # the application gets the timeout report instead, and the carrier's own report is dropped (one final report).
-    times_out: bool = False
-    # Segments of each attempt that failed although others got through (0 = all-or-nothing attempts).
-    segments_failed: int = 0
-    # The id a simulated Messaging Connect partner gave the message (GET /deliveryReports, 2026-01-23).
+    # The sender's deliveryReportTimeoutInSeconds / validity (unscaled seconds), None when it gave none.
+    report_timeout_seconds: int | None = None
+    # The Messaging Connect partner the send named (never its keys).
+    partner: str | None = None
+    # Set once the carrier accepted the message: its reference, and the partner's message id if any.
+    reference: str | None = None
     partner_message_id: str | None = None
 
 

@@ -71,13 +71,10 @@ def subscription_row(record: SubscriptionRecord) -> tuple[Any, ...]:
 def plan_json(plan: CarrierPlan) -> str:
     return orjson.dumps(
         {
-            "outcome": plan.outcome,
-            "code": plan.code,
             "due_at": plan.due_at,
-            "attempts": plan.attempts,
-            "reply": plan.reply,
-            "times_out": plan.times_out,
-            "segments_failed": plan.segments_failed,
+            "report_timeout_seconds": plan.report_timeout_seconds,
+            "partner": plan.partner,
+            "reference": plan.reference,
             "partner_message_id": plan.partner_message_id,
         }
     ).decode()
@@ -85,9 +82,9 @@ def plan_json(plan: CarrierPlan) -> str:
 
 def plan_from_json(text: str | bytes) -> CarrierPlan:
     raw = orjson.loads(text)
-    # Plans written before migration 0002 lack the last three keys: their defaults are what those plans meant.
-    return CarrierPlan(raw["outcome"], raw["code"], raw["due_at"], raw["attempts"], raw["reply"],
-                       bool(raw.get("times_out", False)), int(raw.get("segments_failed", 0)),
+    # A plan written by a version whose simulator decided at accept time has only `due_at` and `partner_message_id`
+    # in common: it is read as work not yet submitted, and the carrier decides again.
+    return CarrierPlan(raw["due_at"], raw.get("report_timeout_seconds"), raw.get("partner"), raw.get("reference"),
                        raw.get("partner_message_id"))  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from smsgrid.store.records import (
     AcceptResult,
     AttemptRecord,
     CarrierJob,
+    CarrierPlan,
     CarrierResult,
     ClaimedDelivery,
     DeliveryResult,
@@ -263,6 +264,18 @@ class PostgresStore:
 
     async def next_carrier_due(self) -> float | None:
         return await self._read(lambda conn: conn.fetchval(q.NEXT_CARRIER_DUE))
+
+    async def update_carrier_plans(self, plans: Sequence[tuple[str, CarrierPlan]]) -> None:
+        async def work(tx: Transaction) -> None:
+            await tx.conn.executemany(
+                q.UPDATE_CARRIER_PLAN, [(plan.due_at, common.plan_json(plan), message_id) for message_id, plan in plans]
+            )
+
+        await self._write_retrying(work)
+
+    async def carrier_job_by_reference(self, reference: str) -> CarrierJob | None:
+        row = await self._read(lambda conn: conn.fetchrow(q.CARRIER_JOB_BY_REFERENCE, reference))
+        return None if row is None else common.carrier_job(row[0], row[1], tuple(row)[2:])
 
     # -- events and deliveries -------------------------------------------------------------------------------
 

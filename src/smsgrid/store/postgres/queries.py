@@ -56,6 +56,13 @@ ORDER BY claimed.message_id
 # instead of waiting out the lease: the process never saw those rows, so nobody is working on them.
 RELEASE_LOST_CARRIER_CLAIM = "UPDATE carrier_jobs SET due_at = $2 WHERE claimed_by = $1"
 NEXT_CARRIER_DUE = "SELECT min(due_at) FROM carrier_jobs"
+UPDATE_CARRIER_PLAN = "UPDATE carrier_jobs SET due_at = $1, plan = $2, claimed_by = NULL WHERE message_id = $3"
+CARRIER_JOB_BY_REFERENCE = """
+SELECT c.message_id, c.plan, m.from_number, m.to_number, m.body, m.segments, m.tag, m.delivery_report, m.created_at,
+       EXISTS (SELECT 1 FROM optouts o WHERE o.sender = m.from_number AND o.recipient = m.to_number)
+FROM carrier_jobs c JOIN messages m ON m.message_id = c.message_id
+WHERE (c.plan::jsonb ->> 'reference') = $1
+"""
 DELETE_CARRIER_JOBS = "DELETE FROM carrier_jobs WHERE message_id = ANY($1::text[]) RETURNING message_id"
 FINISH_MESSAGE = "UPDATE messages SET status = $1, status_code = $2, report = $3, updated_at = $4 WHERE message_id = $5"
 

@@ -99,9 +99,12 @@ class SqliteStore:
         def work(conn: sqlite3.Connection) -> None:
             events: list[NewEvent] = []
             for r in results:
+                # Only work still waiting is finished, as on PostgreSQL: a pushed report and the timeout (or two
+                # copies of one receipt) may race, and whoever deletes the job first reports it, exactly once.
+                if conn.execute(q.DELETE_CARRIER_JOB, (r.message_id,)).rowcount == 0:
+                    continue
                 report = orjson.dumps(r.report).decode() if r.report is not None else None
                 conn.execute(q.FINISH_MESSAGE, (r.status, r.status_code, report, now, r.message_id))
-                conn.execute(q.DELETE_CARRIER_JOB, (r.message_id,))
                 if r.event is not None:
                     events.append(r.event)
                 if r.reply is not None:
@@ -112,6 +115,21 @@ class SqliteStore:
 
     async def next_carrier_due(self) -> float | None:
         return await self._reader.submit(lambda conn: conn.execute(q.NEXT_CARRIER_DUE).fetchone()[0])
+
+    async def update_carrier_plans(self, plans: Sequence[tuple[str, CarrierPlan]]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            for message_id, plan in plans:
+                conn.execute(q.UPDATE_CARRIER_PLAN, (plan.due_at, common.plan_json(plan), message_id))
+
+        await self._writer.submit(work)
+
+    async def carrier_job_by_reference(self, reference: str) -> CarrierJob | None:
+        def work(conn: sqlite3.Connection) -> CarrierJob | None:
+            row = conn.execute(q.CARRIER_JOB_BY_REFERENCE, (reference,)).fetchone()
+            found = None if row is None else conn.execute(q.CARRIER_JOB_MESSAGE, (row[0],)).fetchone()
+            return None if row is None or found is None else common.carrier_job(row[0], row[1], found)
+
+        return await self._reader.submit(work)
 
     # -- events and deliveries -------------------------------------------------------------------------------
 

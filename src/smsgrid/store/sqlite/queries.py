@@ -22,6 +22,8 @@ FROM messages m WHERE m.message_id = ?
 """
 NEXT_CARRIER_DUE = "SELECT min(due_at) FROM carrier_jobs"
 DELETE_CARRIER_JOB = "DELETE FROM carrier_jobs WHERE message_id = ?"
+UPDATE_CARRIER_PLAN = "UPDATE carrier_jobs SET due_at = ?, plan = ? WHERE message_id = ?"
+CARRIER_JOB_BY_REFERENCE = "SELECT message_id, plan FROM carrier_jobs WHERE json_extract(plan, '$.reference') = ?"
 FINISH_MESSAGE = "UPDATE messages SET status = ?, status_code = ?, report = ?, updated_at = ? WHERE message_id = ?"
 
 INSERT_EVENT = """
