@@ -278,10 +278,14 @@ async def test_submitted_carrier_work_waits_and_is_found_by_the_carriers_referen
     assert second.plan.reference is None
     # A second finish of the same work (a late receipt racing the timeout) commits nothing: one final report.
     late = event("late-report", message_id=first.message_id)
-    await store.finish_carrier_jobs([CarrierResult(first.message_id, "delivered", 2000, {}, late)], now + 62)
+    late_reply = inbound(3, "late reply", now=now)  # nor the handset reply that came with it
+    result = CarrierResult(first.message_id, "delivered", 2000, delivery_report(first.message_id), late, late_reply)
+    await store.finish_carrier_jobs([result], now + 62)
     stored = await store.get_message(first.message_id)
     assert stored is not None
-    assert (stored["status"], stored["events"]) == ("sent", [])
+    assert (stored.status, stored.events) == ("sent", ())
+    assert await store.get_message(late_reply.message_id) is None
+    assert (await store.counts()).messages == 2
 
 
 async def test_repeatability_id_answers_the_first_message_again(store: Store) -> None:

@@ -51,7 +51,7 @@ def reply(n: int) -> OutgoingMessage:
         delivery_report=False,
         repeatability_request_id=None,
         created_at=float(n),
-        plan=CarrierPlan("Delivered", 2000, float(n)),
+        plan=CarrierPlan(float(n)),
     )
 
 

@@ -98,6 +98,7 @@ class SqliteStore:
     async def finish_carrier_jobs(self, results: Sequence[CarrierResult], now: float) -> None:
         def work(conn: sqlite3.Connection) -> None:
             events: list[NewEvent] = []
+            replies: list[InboundMessage] = []
             for r in results:
                 # Only work still waiting is finished, as on PostgreSQL: a pushed report and the timeout (or two
                 # copies of one receipt) may race, and whoever deletes the job first reports it, exactly once.
@@ -109,7 +110,8 @@ class SqliteStore:
                     events.append(r.event)
                 if r.reply is not None:
                     events.append(r.reply.event)
-            _insert_inbound(conn, [r.reply for r in results if r.reply is not None], events=events)
+                    replies.append(r.reply)
+            _insert_inbound(conn, replies, events=events)
 
         await self._writer.submit(work)
 
