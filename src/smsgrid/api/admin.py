@@ -17,6 +17,7 @@ from smsgrid.api.responses import json_response, read_body
 from smsgrid.api.routing import RouteSpec, bind_routes
 from smsgrid.api.web_auth import LOGIN_TOKEN_SECONDS
 from smsgrid.errors import RequestError
+from smsgrid.store.views import DeadLetterList, EventList, MessageList, iso, wire
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -141,7 +142,7 @@ async def list_messages(ctx: AppContext, request: Request) -> Response:
     await admin_body(ctx, request)
     number = request.query_params.get("number")
     items = await ctx.store.list_messages(limit=_limit(request), number=number)
-    return json_response({"value": items})
+    return json_response(wire(MessageList(value=tuple(items))))
 
 
 async def get_message(ctx: AppContext, request: Request) -> Response:
@@ -150,13 +151,14 @@ async def get_message(ctx: AppContext, request: Request) -> Response:
     found = await ctx.store.get_message(message_id)
     if found is None:
         raise _not_found(f"No message with id '{message_id}'.")
-    return json_response(found)
+    return json_response(wire(found))
 
 
 async def list_events(ctx: AppContext, request: Request) -> Response:
     await admin_body(ctx, request)
     limit, before_seq = _limit(request), _before(request)
-    return json_response({"value": await ctx.store.list_events(limit=limit, before_seq=before_seq)})
+    items = await ctx.store.list_events(limit=limit, before_seq=before_seq)
+    return json_response(wire(EventList(value=tuple(items))))
 
 
 async def get_event(ctx: AppContext, request: Request) -> Response:
@@ -165,14 +167,14 @@ async def get_event(ctx: AppContext, request: Request) -> Response:
     found = await ctx.store.get_event(event_id)
     if found is None:
         raise _not_found(f"No event with id '{event_id}'.")
-    return json_response(found)
+    return json_response(wire(found))
 
 
 async def list_deadletters(ctx: AppContext, request: Request) -> Response:
     await admin_body(ctx, request)
     limit, include = _limit(request), _flag(request, "includeRedelivered")
     items = await ctx.store.list_deadletters(limit=limit, include_redelivered=include)
-    return json_response({"value": items})
+    return json_response(wire(DeadLetterList(value=tuple(items))))
 
 
 async def redeliver(ctx: AppContext, request: Request) -> Response:
@@ -181,12 +183,12 @@ async def redeliver(ctx: AppContext, request: Request) -> Response:
     if (lookup := await find_deadletter(ctx.store, text)) is None:
         raise _not_found(f"No dead letter with id '{text}'.")
     deadletter_id, found = lookup
-    if found["redeliveredAt"] is not None:
-        raise RequestError(409, "Conflict", f"Dead letter {text} was already redelivered at {found['redeliveredAt']}.")
-    if not await ctx.redelivery(deadletter_id):
+    if found.redelivered_at is not None:
         raise RequestError(
-            409, "Conflict", f"Subscription '{found['subscription']}' no longer exists or is not active."
+            409, "Conflict", f"Dead letter {text} was already redelivered at {iso(found.redelivered_at)}."
         )
+    if not await ctx.redelivery(deadletter_id):
+        raise RequestError(409, "Conflict", f"Subscription '{found.subscription}' no longer exists or is not active.")
     return json_response({"id": deadletter_id, "redelivered": True}, 202)
 
 

@@ -31,7 +31,7 @@ async def healthz(ctx: AppContext, request: Request) -> Response:
 
 async def metrics(ctx: AppContext, request: Request) -> Response:
     counts = await ctx.store.counts()
-    body = await exposition(ctx.metrics, counts["pending_deliveries"])
+    body = await exposition(ctx.metrics, counts.pending_deliveries)
     return PlainTextResponse(body, media_type=EXPOSITION_CONTENT_TYPE)
 
 

@@ -24,6 +24,7 @@ from smsgrid.api.routing import Handler, RouteSpec, bind_routes
 from smsgrid.entra import COMMUNICATION_AUDIENCE
 from smsgrid.errors import InvalidPhoneNumberError
 from smsgrid.sms import ACS_INVALID_TO, parse_e164
+from smsgrid.store.views import wire
 
 # The opt-out APIs word a bad recipient differently from send (azure-rest-api-specs, Sms OptOutAdd.json).
 OPTOUT_INVALID_TO = "Invalid recipient phone number format"
@@ -87,9 +88,9 @@ async def delivery_report(ctx: AppContext, request: Request, route: AcsRoute) ->
     assert shape is not None  # resolve_route checked the operation
     message_id = request.path_params["outgoingMessageId"]
     message = await ctx.store.get_message(message_id)
-    if message is None or message["deliveryReport"] is None:
+    if message is None or message.delivery_report is None:
         return problem_response(404, "Not Found", f"No delivery report for message '{message_id}' (yet).")
-    report = dict(message["deliveryReport"])
+    report = wire(message.delivery_report)
     if not shape.partner_message_id:
         report.pop("messagingConnectPartnerMessageId", None)
     return json_response(report)

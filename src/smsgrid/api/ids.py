@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from smsgrid.store.port import Store
+from smsgrid.store.views import DeadLetterView
 
 MAX_ID_DIGITS = 18  # below 2**63: every store's integer key, and never a 5,000-digit int() to parse
 
@@ -16,7 +15,7 @@ def id_number(text: str | None) -> int | None:
     return int(text)
 
 
-async def find_deadletter(store: Store, text: str) -> tuple[int, dict[str, Any]] | None:
+async def find_deadletter(store: Store, text: str) -> tuple[int, DeadLetterView] | None:
     """The dead letter a path names, with its id; None (a 404 in the API and the UI alike) for an unparsable id
     or one the store does not have."""
     deadletter_id = id_number(text)

@@ -124,6 +124,6 @@ async def redeliver(ctx: AppContext, request: Request, body: bytes) -> Response:
     if (lookup := await find_deadletter(ctx.store, text)) is None:
         return not_found(ctx, request, f"No dead letter with id {text[:40]}.")
     deadletter_id, found = lookup
-    if found["redeliveredAt"] is None and not await ctx.redelivery(deadletter_id):
+    if found.redelivered_at is None and not await ctx.redelivery(deadletter_id):
         return redirect(f"/deadletters?problem=inactive&id={deadletter_id}")
     return redirect(f"/deadletters?notice=redelivered&id={deadletter_id}")

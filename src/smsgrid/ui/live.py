@@ -69,15 +69,15 @@ async def current_versions(ctx: AppContext) -> Versions:
     # Delivery attempts that end in a retry change no count; this process's attempt counter does.
     attempts = sum(counter_by_label(ctx.metrics.deliveries, "outcome").values())
     return Versions(
-        messages=_digest(counts["messages"], [(m["messageId"], m["status"]) for m in recent]),
+        messages=_digest(counts.messages, [(m.message_id, m.status) for m in recent]),
         events=_digest(
-            counts["events"],
-            counts["pending_deliveries"],
-            counts["deadletters"],
-            newest_event[0]["seq"] if newest_event else 0,
+            counts.events,
+            counts.pending_deliveries,
+            counts.deadletters,
+            newest_event[0].seq if newest_event else 0,
             attempts,
         ),
-        deadletters=_digest(counts["deadletters"], [(d["id"], d["redeliveredAt"]) for d in newest_dead]),
+        deadletters=_digest(counts.deadletters, [(d.id, d.redelivered_at) for d in newest_dead]),
         subscriptions=_digest(
             [
                 (

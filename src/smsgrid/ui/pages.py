@@ -36,8 +36,8 @@ async def dashboard(ctx: AppContext, request: Request) -> Response:
     events = await store.list_events(limit=DASHBOARD_WINDOW)
     subscriptions = await ctx.subscriptions.list()
     metrics = ctx.metrics
-    message_series = stats.Series(stats.per_minute(_epochs(messages, "createdAt"), now))
-    event_series = stats.Series(stats.per_minute(_epochs(events, "publishedAt"), now))
+    message_series = stats.Series(stats.per_minute([m.created_at for m in messages], now))
+    event_series = stats.Series(stats.per_minute([e.published_at for e in events], now))
     webhooks = stats.webhook_summary(
         stats.counter_by_label(metrics.deliveries, "outcome"),
         sum(stats.counter_by_label(metrics.delivered, "subscription").values()),
@@ -64,10 +64,6 @@ async def dashboard(ctx: AppContext, request: Request) -> Response:
         },
         versions=versions,
     )
-
-
-def _epochs(rows: list[dict[str, Any]], key: str) -> list[float]:
-    return [e for e in (stats.epoch_of(r.get(key)) for r in rows) if e is not None]
 
 
 async def phones(ctx: AppContext, request: Request) -> Response:
@@ -131,8 +127,8 @@ async def message(ctx: AppContext, request: Request) -> Response:
     if found is None:
         return not_found(ctx, request, f"No message with id {message_id}.")
     owned = ctx.resource.phone_numbers
-    phone_number = found["from"] if found["from"] in owned else found["to"]
-    other = found["to"] if phone_number == found["from"] else found["from"]
+    phone_number = found.from_number if found.from_number in owned else found.to_number
+    other = found.to_number if phone_number == found.from_number else found.from_number
     return render(
         ctx,
         request,
@@ -224,7 +220,7 @@ async def deadletters(ctx: AppContext, request: Request) -> Response:
             "active": "deadletters",
             "deadletters": items,
             "active_subscriptions": active_names,
-            "waiting": sum(1 for d in items if d["redeliveredAt"] is None),
+            "waiting": sum(1 for d in items if d.redelivered_at is None),
         },
         versions=versions,
     )
