@@ -69,8 +69,8 @@ class MessagesQuery(Wire):
 
 class EventsQuery(Wire):
     limit: Limit = 100
-    before: int | Omittable = Field(
-        None, ge=0, le=MAX_SEQ, description="Only events with a smaller `seq` (paging); anything but a seq is a 400."
+    before: Annotated[int, Field(ge=0, le=MAX_SEQ)] | Omittable = Field(
+        None, description="Only events with a smaller `seq` (paging); anything but a seq is a 400."
     )
 
 
@@ -164,11 +164,12 @@ class DestinationPropertiesInput(EntraDestination):
     resource_id: str | Omittable = Field(None, alias="resourceId")
     queue_name: str | Omittable = Field(None, alias="queueName")
     queue_message_time_to_live_in_seconds: int | Omittable = Field(None, alias="queueMessageTimeToLiveInSeconds")
-    max_events_per_batch: int | Omittable = Field(None, alias="maxEventsPerBatch", ge=1, le=5000)
-    preferred_batch_size_in_kilobytes: int | Omittable = Field(None, alias="preferredBatchSizeInKilobytes", ge=1,
-                                                               le=1024)  # fmt: skip
-    delivery_attribute_mappings: list[AnyObject] | Omittable = Field(
-        None, alias="deliveryAttributeMappings", max_length=10
+    max_events_per_batch: Annotated[int, Field(ge=1, le=5000)] | Omittable = Field(None, alias="maxEventsPerBatch")
+    preferred_batch_size_in_kilobytes: Annotated[int, Field(ge=1, le=1024)] | Omittable = Field(
+        None, alias="preferredBatchSizeInKilobytes"
+    )
+    delivery_attribute_mappings: Annotated[list[AnyObject], Field(max_length=10)] | Omittable = Field(
+        None, alias="deliveryAttributeMappings"
     )
 
 
@@ -182,13 +183,17 @@ class FilterInput(Wire):
     subject_begins_with: str | Omittable = Field(None, alias="subjectBeginsWith")
     subject_ends_with: str | Omittable = Field(None, alias="subjectEndsWith")
     is_subject_case_sensitive: bool | Omittable = Field(None, alias="isSubjectCaseSensitive")
-    advanced_filters: list[AnyObject] | Omittable = Field(None, alias="advancedFilters", max_length=25)
+    advanced_filters: Annotated[list[AnyObject], Field(max_length=25)] | Omittable = Field(
+        None, alias="advancedFilters"
+    )
     enable_advanced_filtering_on_arrays: bool | Omittable = Field(None, alias="enableAdvancedFilteringOnArrays")
 
 
 class RetryPolicyInput(Wire):
-    max_delivery_attempts: int | Omittable = Field(None, alias="maxDeliveryAttempts", ge=1, le=30)
-    event_time_to_live_in_minutes: int | Omittable = Field(None, alias="eventTimeToLiveInMinutes", ge=1, le=1440)
+    max_delivery_attempts: Annotated[int, Field(ge=1, le=30)] | Omittable = Field(None, alias="maxDeliveryAttempts")
+    event_time_to_live_in_minutes: Annotated[int, Field(ge=1, le=1440)] | Omittable = Field(
+        None, alias="eventTimeToLiveInMinutes"
+    )
 
 
 class StandardWebhooks(Wire):

@@ -6,7 +6,7 @@ extra properties, as Azure's do.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, RootModel
 from pydantic.json_schema import SkipJsonSchema
@@ -38,13 +38,11 @@ class VersionQuery(Wire):
 
 
 class ReceiveQuery(VersionQuery):
-    max_events: int | Omittable = Field(None, alias="maxEvents", ge=MAX_EVENTS_RANGE[0], le=MAX_EVENTS_RANGE[1])
-    max_wait_time: int | Omittable = Field(
-        None,
-        alias="maxWaitTime",
-        ge=MAX_WAIT_RANGE[0],
-        le=MAX_WAIT_RANGE[1],
-        description="Seconds to wait for a first event.",
+    max_events: Annotated[int, Field(ge=MAX_EVENTS_RANGE[0], le=MAX_EVENTS_RANGE[1])] | Omittable = Field(
+        None, alias="maxEvents"
+    )
+    max_wait_time: Annotated[int, Field(ge=MAX_WAIT_RANGE[0], le=MAX_WAIT_RANGE[1])] | Omittable = Field(
+        None, alias="maxWaitTime", description="Seconds to wait for a first event."
     )
 
 
