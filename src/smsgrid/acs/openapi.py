@@ -7,6 +7,7 @@ written out here.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -65,10 +66,10 @@ def _distinct(models: list[type[BaseModel]]) -> tuple[type[BaseModel], ...]:
     return tuple(sorted(set(models), key=lambda model: model.__name__))
 
 
-def _version_query(operation: Operation, versions: tuple[str, ...]) -> type[BaseModel]:
+def _version_query(operation_id: str, versions: tuple[str, ...]) -> type[BaseModel]:
     """The query string: `api-version`, one of exactly `versions`."""
     allowed: Any = Literal[versions]
-    name = f"{operation}{'_SpecPathSpelling' if len(versions) < len(versions_with(operation)) else ''}_Query"
+    name = f"{operation_id}_Query"
     description = (
         "ACS data-plane API version (docs/api-versions.md). Any other, or a version without this operation, is a "
         "400 UnsupportedApiVersion."
@@ -92,7 +93,8 @@ def _operation(route: Route) -> OperationDoc:
     operation = route.operation
     only = route.only_versions is not None
     versions = tuple(sorted(route.only_versions)) if route.only_versions is not None else versions_with(operation)
-    details: dict[str, Any] = {"summary": _SUMMARIES[operation], "query": _version_query(operation, versions)}
+    operation_id = f"{operation}{'_SpecPathSpelling' if only else ''}"
+    details: dict[str, Any] = {"summary": _SUMMARIES[operation], "query": _version_query(operation_id, versions)}
     shapes: dict[str, str] = {}
     if operation is Operation.SEND:
         shapes = {v: VERSIONS[v].send.name for v in versions}
@@ -100,7 +102,6 @@ def _operation(route: Route) -> OperationDoc:
         shapes = {v: report_model(v).__name__ for v in versions}
     if shapes:
         details["parameter_extensions"] = {"api-version": {"x-smsgrid-shape-per-version": shapes}}
-    operation_id = f"{operation}{'_SpecPathSpelling' if only else ''}"
     if operation is Operation.DELIVERY_REPORT:
         reports = _distinct([report_model(v) for v in versions])
         responses = {
@@ -127,6 +128,7 @@ def _operation(route: Route) -> OperationDoc:
     return OperationDoc(operation_id, ("data plane",), DATA_PLANE, responses, body=body, **details)
 
 
+@cache
 def data_plane_operations() -> dict[Endpoint, OperationDoc]:
-    """Every data-plane route's entry, from `versions.ROUTES`."""
+    """Every data-plane route's entry, from `versions.ROUTES` (made once: the table is fixed)."""
     return {(route.method, route.path): _operation(route) for route in ROUTES}
