@@ -253,3 +253,19 @@ def test_every_constraint_is_a_json_schema_keyword(document: dict[str, Any]) -> 
     for _, _, operation in _operations(document):
         for parameter in operation.get("parameters", []):
             assert not python_names & parameter["schema"].keys(), parameter
+
+
+def test_operation_ids_are_unique_and_every_security_scheme_is_defined(document: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for _, _, operation in _operations(document)]
+    assert len(ids) == len(set(ids))
+    schemes = document["components"]["securitySchemes"]
+    for method, path, operation in _operations(document):
+        for requirement in operation["security"]:
+            assert set(requirement) <= set(schemes), (method, path, requirement)
+    public = {(m, p) for m, p, op in _operations(document) if not op["security"]}
+    assert public == {
+        ("GET", "/healthz"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+        ("GET", "/eventsubscriptions/{name}/validate"),
+    }
