@@ -269,3 +269,13 @@ def test_operation_ids_are_unique_and_every_security_scheme_is_defined(document:
         ("GET", "/openapi.json"),
         ("GET", "/eventsubscriptions/{name}/validate"),
     }
+
+
+def test_the_documented_paging_bounds_are_the_handlers(document: dict[str, Any]) -> None:
+    from smsgrid.api import admin
+
+    for path in ("/admin/messages", "/admin/events", "/admin/deadletters"):
+        [limit] = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == "limit"]
+        assert (limit["schema"]["maximum"], limit["schema"]["default"]) == (admin.MAX_PAGE, admin.DEFAULT_PAGE)
+    [before] = [p for p in document["paths"]["/admin/events"]["get"]["parameters"] if p["name"] == "before"]
+    assert before["schema"]["maximum"] == admin.MAX_SEQ
