@@ -279,3 +279,19 @@ def test_the_documented_paging_bounds_are_the_handlers(document: dict[str, Any])
         assert (limit["schema"]["maximum"], limit["schema"]["default"]) == (admin.MAX_PAGE, admin.DEFAULT_PAGE)
     [before] = [p for p in document["paths"]["/admin/events"]["get"]["parameters"] if p["name"] == "before"]
     assert before["schema"]["maximum"] == admin.MAX_SEQ
+
+
+def test_a_path_model_that_misnames_a_path_parameter_is_drift() -> None:
+    from dataclasses import replace
+
+    from smsgrid.api.models import EventIdPath
+
+    table = operation_table()
+    endpoint = ("GET", "/admin/messages/{message_id}")
+    wrong = {**table, endpoint: replace(table[endpoint], path=EventIdPath)}
+    with pytest.raises(RouteTableDrift) as raised:
+        check_route_table(list(table), wrong)
+    assert raised.value.misnamed_parameters == [endpoint]
+    missing = {**table, endpoint: replace(table[endpoint], path=None)}
+    with pytest.raises(RouteTableDrift):
+        check_route_table(list(table), missing)

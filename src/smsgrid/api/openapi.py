@@ -12,6 +12,7 @@ no type for, so it is described as an `Authorization` header), and the admin API
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Literal
@@ -95,16 +96,25 @@ def operation_table() -> dict[Endpoint, OperationDoc]:
 
 
 class RouteTableDrift(Exception):
-    """The served routes and the operation table disagree: a route without an entry, or an entry without a route."""
+    """The served routes and the operation table disagree: a route without an entry, an entry without a route, or
+    an entry whose path model does not name exactly the path's `{parameters}`."""
 
-    def __init__(self, undocumented: Iterable[Endpoint], unserved: Iterable[Endpoint]) -> None:
+    def __init__(
+        self,
+        undocumented: Iterable[Endpoint] = (),
+        unserved: Iterable[Endpoint] = (),
+        misnamed_parameters: Iterable[Endpoint] = (),
+    ) -> None:
         self.undocumented = sorted(undocumented)
         self.unserved = sorted(unserved)
+        self.misnamed_parameters = sorted(misnamed_parameters)
         parts = []
         if self.undocumented:
             parts.append(f"routes with no entry in the operation table (api/operations.py): {self.undocumented}")
         if self.unserved:
             parts.append(f"operation table entries with no route: {self.unserved}")
+        if self.misnamed_parameters:
+            parts.append(f"entries whose path model does not match the path's parameters: {self.misnamed_parameters}")
         super().__init__("; ".join(parts))
 
 
@@ -121,12 +131,22 @@ def served_endpoints(routes: Sequence[BaseRoute], prefix: str = "") -> list[Endp
     return found
 
 
+def _path_parameters_match(path: str, operation: OperationDoc) -> bool:
+    fields = operation.path.model_fields.items() if operation.path is not None else ()
+    return {field.alias or name for name, field in fields} == set(_PATH_PARAMETER.findall(path))
+
+
+_PATH_PARAMETER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")  # Starlette's {name} or {name:convertor}
+
+
 def check_route_table(served: Iterable[Endpoint], table: Mapping[Endpoint, OperationDoc]) -> None:
-    """Raises RouteTableDrift unless every served API route has an entry and every entry is served."""
+    """Raises RouteTableDrift unless every served API route has an entry, every entry is served, and each entry's
+    path model names exactly its path's parameters."""
     served_api = {endpoint for endpoint in served if endpoint not in NOT_IN_THE_API}
     undocumented, unserved = served_api - table.keys(), table.keys() - served_api
-    if undocumented or unserved:
-        raise RouteTableDrift(undocumented, unserved)
+    misnamed = [endpoint for endpoint, operation in table.items() if not _path_parameters_match(endpoint[1], operation)]
+    if undocumented or unserved or misnamed:
+        raise RouteTableDrift(undocumented, unserved, misnamed)
 
 
 def _as_tuple(models: Models) -> tuple[type[BaseModel], ...]:
