@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from smsgrid.events.models import SMS_DELIVERY_REPORT_RECEIVED, SMS_RECEIVED
 from smsgrid.store.records import NewEvent
@@ -17,6 +18,7 @@ from smsgrid.store.records import NewEvent
 # dead-letter reasons (the enums of delivery/outcomes.py).
 KNOWN_EVENT_TYPES = frozenset({SMS_RECEIVED, SMS_DELIVERY_REPORT_RECEIVED})
 OTHER_EVENT_TYPE = "other"
+EXPOSITION_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 def event_type_label(event_type: str) -> str:
@@ -76,3 +78,10 @@ class Metrics:
             if event is not None:
                 self.events_published.labels(event_type_label(event.event_type)).inc()
                 self.events_matched.inc(len(event.subscriptions))
+
+
+async def exposition(metrics: Metrics, pending_deliveries: int) -> bytes:
+    """The Prometheus text of `/metrics`; the queue depth is read from the store at scrape time, not counted."""
+    metrics.queue_depth.set(pending_deliveries)
+    # Off the event loop: rendering every series of a busy process takes milliseconds.
+    return await asyncio.to_thread(generate_latest, metrics.registry)

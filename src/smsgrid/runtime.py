@@ -9,13 +9,15 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
+from smsgrid.api.context import AppContext
+from smsgrid.api.hmac_auth import CLOCK_SKEW_SECONDS
+from smsgrid.api.web_auth import WebAuth
 from smsgrid.carrier.simulator import CarrierSimulator
 from smsgrid.changes import ChangeFeed, notifying_store
 from smsgrid.clock import Clock
 from smsgrid.config import Settings
 from smsgrid.delivery.engine import DeliveryEngine
+from smsgrid.delivery.redelivery import Redelivery
 from smsgrid.delivery.registry import SubscriptionRegistry
 from smsgrid.delivery.subscriptions import SubscriptionService
 from smsgrid.delivery.transport import HttpTransport
@@ -50,6 +52,7 @@ class Runtime:
     messaging: Messaging
     subscriptions: SubscriptionService
     engine: DeliveryEngine
+    redelivery: Redelivery
     carrier: CarrierSimulator
     entra: EntraIssuer
     namespaces: NamespaceBroker
@@ -141,6 +144,7 @@ class Runtime:
             messaging=messaging,
             subscriptions=subscriptions,
             engine=engine,
+            redelivery=Redelivery(store=store, registry=registry, clock=clock, wake_dispatcher=engine.wake),
             carrier=carrier,
             entra=entra,
             namespaces=namespaces,
@@ -213,14 +217,21 @@ class Runtime:
         await self.transport.close()
         await self.store.close()
 
-    async def redeliver(self, deadletter_id: int) -> bool:
-        active = self.registry.active_names()
-        done = await self.store.redeliver(deadletter_id, self.clock.now(), active)
-        if done:
-            self.engine.wake()
-        return done
-
-    async def metrics_text(self) -> tuple[bytes, str]:
-        counts = await self.store.counts()
-        self.metrics.queue_depth.set(counts["pending_deliveries"])
-        return await asyncio.to_thread(generate_latest, self.metrics.registry), CONTENT_TYPE_LATEST
+    def app_context(self) -> AppContext:
+        """What the HTTP layer uses (`smsgrid.api.app.create_app`), with its own sessions and login tokens."""
+        return AppContext(
+            resource=self.settings.resource,
+            store=self.store,
+            clock=self.clock,
+            metrics=self.metrics,
+            messaging=self.messaging,
+            subscriptions=self.subscriptions,
+            registry=self.registry,
+            redelivery=self.redelivery,
+            namespaces=self.namespaces,
+            entra=self.entra,
+            # A signature can be replayed for as long as its x-ms-date is accepted: that far either side of now.
+            web_auth=WebAuth.create(replay_window_seconds=2 * CLOCK_SKEW_SECONDS),
+            changes=self.changes,
+            wake_dispatcher=self.engine.wake,
+        )

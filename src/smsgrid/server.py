@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from smsgrid.api.app import allowed_host_names, create_app
-from smsgrid.api.web_auth import WebAuth
+from smsgrid.api.context import AppContext
 from smsgrid.config import Settings
 from smsgrid.runtime import Runtime
 from smsgrid.tls import TlsFiles, ensure_certificate
@@ -204,8 +204,9 @@ async def serve(
     # Tokens for Entra-protected webhooks name the issuer at the HTTPS address, as Entra's issuer is https.
     issuer_base_url = f"https://{_host_for_url(listen.host)}:{tls_port}" if tls_port else base_url
     runtime = Runtime.build(settings, dispatch=dispatch, base_url=base_url, issuer_base_url=issuer_base_url)
+    context = runtime.app_context()
     app = create_app(
-        runtime, _ui_routes(), allowed_hosts=allowed_host_names(listen.host, settings.server.allowed_hosts)
+        context, _ui_routes(context), allowed_hosts=allowed_host_names(listen.host, settings.server.allowed_hosts)
     )
     # A TLS client that keeps its connection open never answers close_notify; do not wait on it for long.
     common = {
@@ -247,8 +248,7 @@ async def serve(
             break
         await asyncio.sleep(0.005)
     if on_ready is not None and all(s.started for s in servers):
-        auth: WebAuth = app.state.web_auth
-        on_ready(runtime, tls, port, tls_port, auth.login_tokens.issue())
+        on_ready(runtime, tls, port, tls_port, context.web_auth.login_tokens.issue())
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
     for s in servers:
@@ -274,10 +274,10 @@ async def _abort_lingering_connections(servers: list[_Server]) -> None:
                 transport.abort()
 
 
-def _ui_routes() -> list[BaseRoute]:
+def _ui_routes(context: AppContext) -> list[BaseRoute]:
     import smsgrid.ui.routes
 
-    return list(smsgrid.ui.routes.routes)
+    return smsgrid.ui.routes.routes(context)
 
 
 def run(settings: Settings, listen: Listen, *, dispatch: bool = True, on_ready: ReadyHook | None = None) -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
 from smsgrid.delivery.subscription_spec import parse_subscription_spec
+from smsgrid.events.timestamps import Timestamp
+from smsgrid.store.views import MessageDetail
 from smsgrid.ui import session, stats
 from smsgrid.ui.conversations import conversations, thread
 from smsgrid.ui.forms import FormError, number_from_path, send_request, subscription_properties
 from smsgrid.ui.live import Versions
-from smsgrid.ui.templating import environment, pretty_phone
+from smsgrid.ui.templating import environment, iso_time, pretty_json, pretty_phone
 from smsgrid.ui.timeline import message_steps
 
 OWNED = "+18005550100"
@@ -21,18 +24,58 @@ OWNED = "+18005550100"
 
 def message(
     message_id: str, direction: str, from_: str, to: str, created: str, status: str = "delivered", **extra: Any
-) -> dict[str, Any]:
+) -> MessageDetail:
+    """A message as the admin API writes it, read into the store's model (as the CLI reads it)."""
+    return MessageDetail.model_validate(
+        {
+            "messageId": message_id,
+            "direction": direction,
+            "from": from_,
+            "to": to,
+            "message": f"text of {message_id}",
+            "encoding": "GSM7",
+            "segments": 1,
+            "tag": None,
+            "enableDeliveryReport": False,
+            "status": status,
+            "deliveryStatusCode": None,
+            "deliveryReport": None,
+            "createdAt": created,
+            "updatedAt": created,
+            "apiVersion": None,
+            "sendOptions": None,
+            "attachments": None,
+            "events": [],
+            **extra,
+        }
+    )
+
+
+def report(*attempts: tuple[str, int, int]) -> dict[str, Any]:
     return {
-        "messageId": message_id,
-        "direction": direction,
-        "from": from_,
-        "to": to,
-        "message": f"text of {message_id}",
-        "status": status,
-        "createdAt": created,
-        "updatedAt": created,
-        **extra,
+        "messageId": "m",
+        "from": OWNED,
+        "to": "+14255550123",
+        "deliveryStatus": "Delivered",
+        "deliveryStatusDetails": "No error.",
+        "deliveryAttempts": [
+            {"timestamp": t, "segmentsSucceeded": ok, "segmentsFailed": bad} for t, ok, bad in attempts
+        ],
+        "receivedTimestamp": "2026-01-01T00:00:00.3Z",
+        "tag": None,
     }
+
+
+ITEM = {
+    "id": "e",
+    "topic": "/t",
+    "subject": "/phonenumber/18005550100",
+    "data": {},
+    "eventType": "Microsoft.Communication.SMSDeliveryReportReceived",
+    "dataVersion": "1.0",
+    "metadataVersion": "1",
+    "eventTime": "2026-01-01T00:00:00.3Z",
+}
 
 
 # ------------------------------------------------------------------------------------------------ stats
@@ -127,12 +170,12 @@ def test_conversations_group_by_the_other_party_newest_first() -> None:
         message("4", "outgoing", OWNED, "+14255550199", "2026-01-01T00:00:03Z"),
     ]
     threads = conversations(OWNED, rows)
-    assert [(t.counterpart, t.count, t.last["messageId"]) for t in threads] == [
+    assert [(t.counterpart, t.count, t.last.message_id) for t in threads] == [
         ("+14255550199", 2, "4"),
         ("+14255550123", 2, "2"),
     ]
     bubbles = thread(OWNED, "+14255550123", rows)
-    assert [(b["messageId"], b["mine"]) for b in bubbles] == [("1", True), ("2", False)]
+    assert [(b.message.message_id, b.mine) for b in bubbles] == [("1", True), ("2", False)]
 
 
 # ------------------------------------------------------------------------------------------------ timeline
@@ -150,18 +193,28 @@ def test_timeline_of_a_delivered_message_with_its_report_event() -> None:
         encoding="GSM7",
         enableDeliveryReport=True,
         deliveryStatusCode=2000,
-        deliveryReport={
-            "deliveryAttempts": [
-                {"timestamp": "2026-01-01T00:00:00.1Z", "segmentsSucceeded": 0, "segmentsFailed": 1},
-                {"timestamp": "2026-01-01T00:00:00.2Z", "segmentsSucceeded": 1, "segmentsFailed": 0},
-            ]
-        },
+        deliveryReport=report(("2026-01-01T00:00:00.1Z", 0, 1), ("2026-01-01T00:00:00.2Z", 1, 0)),
         events=[
             {
+                "seq": 1,
                 "id": "e",
                 "eventType": "Microsoft.Communication.SMSDeliveryReportReceived",
+                "subject": "/phonenumber/18005550100",
+                "messageId": "m",
                 "publishedAt": "2026-01-01T00:00:00.3Z",
-                "deliveries": [{"state": "deadlettered", "attempts": []}],
+                "event": ITEM,
+                "deliveries": [
+                    {
+                        "deliveryId": 1,
+                        "subscription": "app",
+                        "state": "deadlettered",
+                        "deliveryCount": 0,
+                        "nextAttemptAt": None,
+                        "publishedAt": "2026-01-01T00:00:00.3Z",
+                        "finishedAt": "2026-01-01T00:00:00.4Z",
+                        "attempts": [],
+                    }
+                ],
             }
         ],
     )
@@ -175,12 +228,14 @@ def test_timeline_of_a_delivered_message_with_its_report_event() -> None:
     ]
     assert steps[3].detail == "Carrier report: No error."
     assert steps[4].event is not None
+    assert steps[1].at == Timestamp.parse("2026-01-01T00:00:00.1Z")  # the report's own timestamp, exact
+    assert steps[4].at == Timestamp.parse("2026-01-01T00:00:00.3Z").epoch_seconds
 
 
 def test_timeline_of_a_message_still_with_the_carrier_and_without_a_report() -> None:
     waiting = message("m", "outgoing", OWNED, "+1", "2026-01-01T00:00:00Z", "accepted", enableDeliveryReport=False)
     assert [s.state for s in message_steps(waiting)] == ["done", "waiting"]
-    done = {**waiting, "status": "delivered", "deliveryStatusCode": 2000}
+    done = waiting.model_copy(update={"status": "delivered", "delivery_status_code": 2000})
     assert message_steps(done)[-1].title == "No delivery report event"
 
 
@@ -275,3 +330,19 @@ def test_templates_escape_what_they_show() -> None:
     assert "<script>" not in html
     assert pretty_phone("+18005550100") == "+1 800-555-0100"
     assert pretty_phone("not a number") == "not a number"
+
+
+def test_templates_show_times_and_documents_as_the_admin_api_writes_them() -> None:
+    found = message("m", "outgoing", OWNED, "+1", "2026-01-01T00:00:00.25Z", deliveryReport=report())
+    assert iso_time(found.created_at) == "2026-01-01T00:00:00.25Z"
+    assert iso_time(Timestamp.parse("2026-01-01T00:00:00.1234567Z")) == "2026-01-01T00:00:00.1234567Z"
+    assert iso_time(None) is None
+    assert found.delivery_report is not None
+    assert orjson.loads(pretty_json(found.delivery_report)) == report()
+    html = (
+        environment()
+        .from_string('{% import "partials/macros.html" as ui %}{{ ui.time(t) }}')
+        .render(t=found.created_at)
+    )
+    assert 'datetime="2026-01-01T00:00:00.25Z"' in html
+    assert ">00:00:00<" in html

@@ -32,6 +32,17 @@ from smsgrid.store.records import (
     SubscriptionRecord,
 )
 from smsgrid.store.retention import purge_expired
+from smsgrid.store.views import (
+    AttachmentSummary,
+    DeadLetterView,
+    EventDetail,
+    EventView,
+    MessageDetail,
+    MessageView,
+    SendOptions,
+    StoreCounts,
+    wire,
+)
 from tests.postgres_support import PostgresCluster
 
 pytestmark = pytest.mark.anyio
@@ -39,6 +50,7 @@ pytestmark = pytest.mark.anyio
 SENDER = "+18005550100"
 HANDSET = "+14255550123"
 LEASE = 30.0
+TOPIC = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Communication/communicationServices/contract"
 
 
 @pytest.fixture
@@ -116,7 +128,16 @@ def event(
     published_at: float | None = None,
     event_type: str = "Microsoft.Communication.SMSDeliveryReportReceived",
 ) -> NewEvent:
-    item = {"id": event_id, "eventType": event_type, "subject": "/phonenumber/18005550100", "data": {"n": event_id}}
+    item = {
+        "id": event_id,
+        "topic": TOPIC,
+        "subject": "/phonenumber/18005550100",
+        "data": {"n": event_id},
+        "eventType": event_type,
+        "dataVersion": "1.0",
+        "metadataVersion": "1",
+        "eventTime": "2026-01-01T00:00:00.1234567Z",
+    }
     return NewEvent(
         event_id=event_id,
         event_type=event_type,
@@ -157,6 +178,25 @@ def inbound(
     )
 
 
+def delivery_report(message_id: str, *, partner_message_id: str | None = None) -> dict[str, Any]:
+    """A report as the carrier stores it (GET /deliveryReports/{id}, api-version 2026-01-23)."""
+    report: dict[str, Any] = {
+        "messageId": message_id,
+        "from": SENDER,
+        "to": "+14255560001",
+        "deliveryStatus": "Delivered",
+        "deliveryStatusDetails": "No error.",
+        "deliveryAttempts": [
+            {"timestamp": "2026-01-01T00:00:00.0000001Z", "segmentsSucceeded": 1, "segmentsFailed": 0}
+        ],
+        "receivedTimestamp": "2026-01-01T00:00:01.9999999Z",
+        "tag": None,
+    }
+    if partner_message_id is not None:
+        report["messagingConnectPartnerMessageId"] = partner_message_id
+    return report
+
+
 def attempt(n: int, status: int, outcome: str = "Succeeded") -> AttemptRecord:
     return AttemptRecord(attempt=n, at=time.time(), status=status, outcome=outcome, duration_ms=1.5)
 
@@ -189,8 +229,8 @@ async def test_accepted_message_becomes_carrier_work_claimed_once_per_lease(stor
     assert again.message_id == job.message_id
     message = await store.get_message(result.message_id)
     assert message is not None
-    assert message["status"] == "accepted"
-    assert message["enableDeliveryReport"] is True
+    assert message.status == "accepted"
+    assert message.enable_delivery_report is True
 
 
 async def test_send_options_and_the_timeout_plan_survive_the_store(store: Store) -> None:
@@ -209,12 +249,14 @@ async def test_send_options_and_the_timeout_plan_survive_the_store(store: Store)
     assert job.plan == plan
     stored = await store.get_message(accepted.message_id)
     assert stored is not None
-    assert stored["apiVersion"] == "2026-01-23"
-    assert stored["sendOptions"] == {"reportTimeoutSeconds": 300, "messagingConnectPartner": "Connect_Partner"}
-    assert stored["attachments"] == [{"mimeType": "image/png", "bytes": 4}]
+    assert stored.api_version == "2026-01-23"
+    assert stored.send_options == SendOptions(report_timeout_seconds=300, messaging_connect_partner="Connect_Partner")
+    assert stored.attachments == (AttachmentSummary(mime_type="image/png", size_bytes=4),)
+    assert wire(stored)["sendOptions"] == {"reportTimeoutSeconds": 300, "messagingConnectPartner": "Connect_Partner"}
+    assert wire(stored)["attachments"] == [{"mimeType": "image/png", "bytes": 4}]
     plain = await store.get_message(outgoing(2).message_id)
     assert plain is not None
-    assert (plain["apiVersion"], plain["sendOptions"], plain["attachments"]) == (None, None, None)
+    assert (plain.api_version, plain.send_options, plain.attachments) == (None, None, None)
 
 
 async def test_repeatability_id_answers_the_first_message_again(store: Store) -> None:
@@ -223,7 +265,7 @@ async def test_repeatability_id_answers_the_first_message_again(store: Store) ->
     assert [r.repeated for r in first] == [False, False]
     assert again[0].message_id == first[0].message_id
     assert again[0].repeated
-    assert (await store.counts())["messages"] == 2
+    assert (await store.counts()).messages == 2
 
 
 async def test_concurrent_writes_share_commits_and_one_failure_spares_its_neighbours(store: Store) -> None:
@@ -235,14 +277,14 @@ async def test_concurrent_writes_share_commits_and_one_failure_spares_its_neighb
     failures = [r for r in results if isinstance(r, BaseException)]
     assert len(failures) == 1
     assert results[50] is failures[0]
-    assert (await store.counts())["messages"] == 201
+    assert (await store.counts()).messages == 201
 
 
 async def test_finished_carrier_work_commits_report_event_and_its_deliveries(store: Store) -> None:
     now = time.time()
     [accepted] = await store.accept_messages([outgoing(1, due_at=now)])
     [job] = await store.claim_carrier_jobs(now, 10, now + LEASE)
-    report = {"messageId": job.message_id, "deliveryStatus": "Delivered"}
+    report = delivery_report(job.message_id, partner_message_id="partner-1")
     reply = inbound(2, "thanks", now=now)
     report_event = event(job.message_id, message_id=job.message_id, subscriptions=("sub-a", "sub-b"))
     result = CarrierResult(job.message_id, "delivered", 2000, report, report_event, reply)
@@ -250,17 +292,25 @@ async def test_finished_carrier_work_commits_report_event_and_its_deliveries(sto
     assert await store.next_carrier_due() is None
     message = await store.get_message(accepted.message_id)
     assert message is not None
-    assert (message["status"], message["deliveryStatusCode"], message["deliveryReport"]) == ("delivered", 2000, report)
-    [reported] = message["events"]
-    assert [(d["subscription"], d["state"], d["attempts"]) for d in reported["deliveries"]] == [
-        ("sub-a", "pending", []),
-        ("sub-b", "pending", []),
+    assert (message.status, message.delivery_status_code) == ("delivered", 2000)
+    assert message.updated_at == pytest.approx(now)
+    assert wire(message)["deliveryReport"] == report  # the stored report, key for key, .NET timestamps exact
+    [reported] = message.events
+    assert [(d.subscription, d.state, d.attempts) for d in reported.deliveries] == [
+        ("sub-a", "pending", ()),
+        ("sub-b", "pending", ()),
     ]
+    assert all(d.next_attempt_at is not None and d.finished_at is None for d in reported.deliveries)
     received = await store.get_message(reply.message_id)
     assert received is not None
-    assert received["direction"] == "incoming"
-    assert received["status"] == "received"
-    assert (await store.counts())["pending_deliveries"] == 3
+    assert (received.direction, received.status, received.from_number, received.body) == (
+        "incoming",
+        "received",
+        HANDSET,
+        "thanks",
+    )
+    assert [e.event_type for e in received.events] == ["Microsoft.Communication.SMSReceived"]
+    assert (await store.counts()).pending_deliveries == 3
 
 
 async def test_deliveries_claim_then_deliver_retry_or_deadletter(store: Store) -> None:
@@ -288,23 +338,25 @@ async def test_deliveries_claim_then_deliver_retry_or_deadletter(store: Store) -
     assert again.attempts == 1
     shown = await store.get_event("e1")
     assert shown is not None
-    [delivery] = shown["deliveries"]
-    assert delivery["deliveryCount"] == 1
-    assert delivery["attempts"][0]["statusCode"] == 503
+    [delivery] = shown.deliveries
+    assert (delivery.delivery_count, delivery.state) == (1, "pending")
+    [tried] = delivery.attempts
+    assert (tried.attempt, tried.status_code, tried.outcome, tried.duration_ms) == (1, 503, "ServiceUnavailable", 1.5)
     [letter] = await store.list_deadletters(limit=10)
-    assert (letter["deliveryId"], letter["deadLetterReason"], letter["lastHttpStatusCode"]) == (
+    assert (letter.delivery_id, letter.dead_letter_reason, letter.last_http_status_code) == (
         dead.delivery_id,
         "DeliveryFailed",
         400,
     )
-    assert letter["event"]["id"] == "e2"
-    assert await store.get_deadletter(letter["id"]) == letter
-    assert (await store.counts())["deadletters"] == 1
-    assert not await store.redeliver(letter["id"], now, ["sub-other"])  # not an active subscription
-    assert await store.redeliver(letter["id"], now, ["sub-a"])
-    assert not await store.redeliver(letter["id"], now, ["sub-a"])  # once
+    assert (letter.event.id, letter.event_id, letter.subscription, letter.redelivered_at) == ("e2", "e2", "sub-a", None)
+    assert await store.get_deadletter(letter.id) == letter
+    assert (await store.counts()).deadletters == 1
+    assert not await store.redeliver(letter.id, now, ["sub-other"])  # not an active subscription
+    assert await store.redeliver(letter.id, now, ["sub-a"])
+    assert not await store.redeliver(letter.id, now, ["sub-a"])  # once
     assert await store.list_deadletters(limit=10) == []
-    assert len(await store.list_deadletters(limit=10, include_redelivered=True)) == 1
+    [redelivered] = await store.list_deadletters(limit=10, include_redelivered=True)
+    assert redelivered.redelivered_at == pytest.approx(now)
     [fresh] = await store.claim_deliveries("sub-a", now, 10, now + LEASE)
     assert orjson.loads(fresh.item)["id"] == "e2"
     assert fresh.attempts == 0
@@ -322,11 +374,11 @@ async def test_ttl_expiry_without_attempt_keeps_the_count(store: Store) -> None:
         [DeliveryResult(claimed.delivery_id, None, "deadlettered", dead_letter_reason="TimeToLiveExceeded")], now
     )
     [letter] = await store.list_deadletters(limit=5)
-    assert letter["deliveryAttempts"] == 1
+    assert letter.delivery_attempts == 1
     # The dead letter reports the last attempt that was made (Event Grid's lastDeliveryOutcome/lastHttpStatusCode).
-    last = (letter["lastDeliveryOutcome"], letter["lastHttpStatusCode"])
+    last = (letter.last_delivery_outcome, letter.last_http_status_code)
     assert last == ("InternalServerError", 500)
-    assert letter["lastDeliveryAttemptTime"] is not None
+    assert letter.last_delivery_attempt_time is not None
 
 
 async def test_optouts_by_keyword_and_by_call(store: Store) -> None:
@@ -352,8 +404,8 @@ async def test_help_keyword_commits_its_auto_reply(store: Store) -> None:
     )
     shown = await store.get_message(reply.message_id)
     assert shown is not None
-    assert shown["status"] == "delivered"
-    assert shown["to"] == HANDSET
+    assert shown.status == "delivered"
+    assert shown.to_number == HANDSET
     assert await store.claim_carrier_jobs(now + 1, 10, now + LEASE) == []  # an auto-reply needs no carrier
 
 
@@ -380,7 +432,7 @@ async def test_subscriptions_put_list_delete_drops_pending(store: Store) -> None
     await store.publish([event("e1", subscriptions=("b-sub",))])
     assert await store.delete_subscription("b-sub")
     assert not await store.delete_subscription("b-sub")
-    assert (await store.counts())["pending_deliveries"] == 0
+    assert (await store.counts()).pending_deliveries == 0
     assert await store.claim_deliveries("b-sub", time.time(), 10, time.time() + LEASE) == []
 
 
@@ -388,19 +440,97 @@ async def test_listing_messages_and_events_pages_backwards(store: Store) -> None
     base = time.time() - 100
     await store.accept_messages([outgoing(n, created_at=base + n, to=f"+1425557000{n}") for n in range(5)])
     listed = await store.list_messages(limit=2)
-    assert [m["message"] for m in listed] == ["message 4", "message 3"]
+    assert [m.body for m in listed] == ["message 4", "message 3"]
+    assert all(isinstance(m, MessageView) and not isinstance(m, MessageDetail) for m in listed)
+    assert listed[0].created_at == pytest.approx(base + 4)
     older = await store.list_messages(limit=10, before=base + 3)
-    assert [m["message"] for m in older] == ["message 2", "message 1", "message 0"]
-    assert [m["message"] for m in await store.list_messages(limit=10, number="+14255570001")] == ["message 1"]
+    assert [m.body for m in older] == ["message 2", "message 1", "message 0"]
+    assert [m.body for m in await store.list_messages(limit=10, number="+14255570001")] == ["message 1"]
     await store.publish([event(f"e{n}", subscriptions=()) for n in range(4)])
     newest = await store.list_events(limit=2)
-    assert [e["id"] for e in newest] == ["e3", "e2"]
-    rest = await store.list_events(limit=10, before_seq=newest[-1]["seq"])
-    assert [e["id"] for e in rest] == ["e1", "e0"]
+    assert [e.id for e in newest] == ["e3", "e2"]
+    assert all(isinstance(e, EventView) and not isinstance(e, EventDetail) for e in newest)
+    rest = await store.list_events(limit=10, before_seq=newest[-1].seq)
+    assert [e.id for e in rest] == ["e1", "e0"]
     assert await store.get_event("missing") is None
     assert await store.get_message("missing") is None
     assert await store.get_deadletter(12345) is None
-    assert await store.counts() == {"messages": 5, "events": 4, "pending_deliveries": 0, "deadletters": 0}
+    assert await store.counts() == StoreCounts(messages=5, events=4, pending_deliveries=0, deadletters=0)
+
+
+async def test_every_read_returns_its_typed_model(store: Store) -> None:
+    now = time.time()
+    [accepted] = await store.accept_messages([outgoing(1, due_at=now, created_at=now)])
+    await store.publish([event("e1", message_id=accepted.message_id, published_at=now)])
+    [claimed] = await store.claim_deliveries("sub-a", now, 10, now + LEASE)
+    await store.finish_deliveries(
+        [DeliveryResult(claimed.delivery_id, attempt(1, 410, "Gone"), "deadlettered", dead_letter_reason="X")], now
+    )
+    [letter] = await store.list_deadletters(limit=1)
+    reads = {
+        "get_message": (await store.get_message(accepted.message_id), MessageDetail),
+        "list_messages": ((await store.list_messages(limit=1))[0], MessageView),
+        "get_event": (await store.get_event("e1"), EventDetail),
+        "list_events": ((await store.list_events(limit=1))[0], EventView),
+        "list_deadletters": (letter, DeadLetterView),
+        "get_deadletter": (await store.get_deadletter(letter.id), DeadLetterView),
+        "counts": (await store.counts(), StoreCounts),
+    }
+    assert {name: type(found) for name, (found, _) in reads.items()} == {name: t for name, (_, t) in reads.items()}
+    detail = reads["get_message"][0]
+    assert isinstance(detail, MessageDetail)
+    [caused] = detail.events
+    assert (caused.id, caused.deliveries[0].state, caused.deliveries[0].finished_at) == ("e1", "deadlettered", now)
+    assert caused.deliveries[0].next_attempt_at is None  # only a pending delivery has a next attempt
+    assert caused.event.topic == TOPIC
+    assert wire(letter)["event"] == orjson.loads(event("e1").item)  # the stored item, verbatim
+
+
+async def test_both_dialects_assemble_the_same_read_models(tmp_path: Path, pg_url: str) -> None:
+    """One assembly for both (store/rows.py, by column name): the same writes read back as equal models."""
+
+    async def scenario(store: Store) -> list[Any]:
+        now = 1_800_000_000.25
+        [accepted] = await store.accept_messages([outgoing(1, due_at=now, created_at=now)])
+        [job] = await store.claim_carrier_jobs(now, 10, now + LEASE)
+        reply = inbound(2, "STOP", opt_change="out", now=now + 1)
+        caused = event("e-report", message_id=job.message_id, published_at=now + 1, subscriptions=("sub-a", "sub-b"))
+        report = delivery_report(job.message_id)
+        await store.finish_carrier_jobs(
+            [CarrierResult(job.message_id, "delivered", 2000, report, caused, reply)], now + 1
+        )
+        first, second = await store.claim_deliveries("sub-a", now + 2, 10, now + 2 + LEASE)
+        refused = AttemptRecord(attempt=1, at=now + 2, status=400, outcome="BadRequest", duration_ms=2.345678)
+        taken = AttemptRecord(attempt=1, at=now + 2.5, status=200, outcome="Succeeded", duration_ms=1.0)
+        await store.finish_deliveries(
+            [
+                DeliveryResult(first.delivery_id, refused, "deadlettered", dead_letter_reason="DeliveryFailed"),
+                DeliveryResult(second.delivery_id, taken, "delivered"),
+            ],
+            now + 3,
+        )
+        return [
+            await store.get_message(accepted.message_id),
+            await store.get_message(reply.message_id),
+            await store.list_messages(limit=10),
+            await store.get_event("e-report"),
+            await store.list_events(limit=10),
+            await store.list_deadletters(limit=10, include_redelivered=True),
+            await store.get_deadletter(1),
+            await store.counts(),
+        ]
+
+    results = []
+    for url in (f"sqlite:///{tmp_path / 'same.db'}", pg_url):
+        store = open_store(url)
+        try:
+            results.append(await scenario(store))
+        finally:
+            await store.close()
+    sqlite, postgresql = results
+    assert sqlite == postgresql
+    assert all(found for found in sqlite)  # nothing compared equal by being empty
+    assert sqlite[-1] == StoreCounts(messages=2, events=2, pending_deliveries=1, deadletters=1)
 
 
 async def test_retention_deletes_only_finished_rows_older_than_the_cutoff(store: Store) -> None:
@@ -414,7 +544,7 @@ async def test_retention_deletes_only_finished_rows_older_than_the_cutoff(store:
                 job.message_id,
                 "delivered",
                 2000,
-                {},
+                delivery_report(job.message_id),
                 event("e-gone", message_id=job.message_id, published_at=old, subscriptions=("sub-a", "sub-b")),
             )
         ],
@@ -487,10 +617,11 @@ async def test_a_dead_workers_lease_runs_out_and_the_report_is_committed_once(pg
         [taken] = await alive.claim_carrier_jobs(now + LEASE + 1, 10, now + 2 * LEASE)  # the lease ran out
         assert taken.message_id == job.message_id
         report = event(job.message_id, message_id=job.message_id, published_at=now)
-        await alive.finish_carrier_jobs([CarrierResult(job.message_id, "delivered", 2000, {}, report)], now)
+        stored = delivery_report(job.message_id)
+        await alive.finish_carrier_jobs([CarrierResult(job.message_id, "delivered", 2000, stored, report)], now)
         # The slow worker comes back and finishes too: nothing more is committed (the report exists once).
-        await dead.finish_carrier_jobs([CarrierResult(job.message_id, "delivered", 2000, {}, report)], now)
-        assert (await alive.counts())["events"] == 1
+        await dead.finish_carrier_jobs([CarrierResult(job.message_id, "delivered", 2000, stored, report)], now)
+        assert (await alive.counts()).events == 1
         # A delivery's late finish does not undo the finish of the worker that took it over.
         [claimed] = await dead.claim_deliveries("sub-a", now, 10, now + LEASE)
         [retaken] = await alive.claim_deliveries("sub-a", now + LEASE + 1, 10, now + 2 * LEASE)
@@ -500,7 +631,7 @@ async def test_a_dead_workers_lease_runs_out_and_the_report_is_committed_once(pg
         )
         shown = await alive.get_event(job.message_id)
         assert shown is not None
-        assert shown["deliveries"][0]["state"] == "delivered"
+        assert shown.deliveries[0].state == "delivered"
     finally:
         await dead.close()
         await alive.close()
@@ -537,7 +668,7 @@ async def test_concurrent_sends_share_transactions_not_one_commit_each(
 async def _count_messages(url: str) -> int:
     store = PostgresStore(url)
     try:
-        return (await store.counts())["messages"]
+        return (await store.counts()).messages
     finally:
         await store.close()
 
@@ -618,7 +749,7 @@ async def test_database_restart_is_unavailable_then_recovers_and_listening_resum
             except StoreUnavailableError:
                 assert time.monotonic() < deadline, "the store did not reconnect"
                 await asyncio.sleep(0.1)
-        assert (await store.counts())["messages"] == 2  # the refused write left nothing behind
+        assert (await store.counts()).messages == 2  # the refused write left nothing behind
         while "subscriptions" not in woken:  # the listener came back and woke everything once
             assert time.monotonic() < deadline, f"the listener did not reconnect: {woken}"
             await asyncio.sleep(0.05)

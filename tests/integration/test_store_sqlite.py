@@ -28,9 +28,23 @@ from smsgrid.store.records import (
 )
 from smsgrid.store.sqlite.adapter import SqliteStore
 from smsgrid.store.sqlite.migrate import migrate, migration_scripts
+from smsgrid.store.views import wire
 
 T = TypeVar("T")
 SENDER = "+18005550100"
+
+
+def event_grid_item(event_id: str) -> dict[str, object]:
+    """An Event Grid schema item as the store keeps it (events/render.py, key order included)."""
+    return {"id": event_id, "topic": "/t", "subject": "/phonenumber/18005550100", "data": {}, "eventType": "T",
+            "dataVersion": "1.0", "metadataVersion": "1", "eventTime": "2026-01-01T00:00:00Z"}  # fmt: skip
+
+
+def stored_report(message_id: str) -> dict[str, object]:
+    """A delivery report as the carrier stores it (carrier/simulator.py)."""
+    return {"messageId": message_id, "from": SENDER, "to": "+14255550123", "deliveryStatus": "Delivered",
+            "deliveryStatusDetails": "No error.", "deliveryAttempts": [], "receivedTimestamp": "2026-01-01T00:00:00Z",
+            "tag": None}  # fmt: skip
 
 
 def run_with_store(path: Path, body: Callable[[SqliteStore], Awaitable[T]]) -> T:
@@ -112,7 +126,7 @@ def test_reopening_a_store_keeps_its_data(tmp_path: Path) -> None:
     run_with_store(path, lambda store: store.accept_messages([outgoing(1)]))
     found = run_with_store(path, lambda store: store.get_message(outgoing(1).message_id))
     assert found is not None
-    assert found["status"] == "accepted"
+    assert found.status == "accepted"
 
 
 # -- repeatability and group commit -------------------------------------------------------------------------------
@@ -218,17 +232,17 @@ def test_carrier_jobs_claim_lease_release_and_finish(tmp_path: Path) -> None:
             subject="/phonenumber/18005550100",
             message_id=job.message_id,
             published_at=now,
-            item=orjson.dumps({"id": job.message_id}),
+            item=orjson.dumps(event_grid_item(job.message_id)),
             subscriptions=("app",),
         )
-        report = {"messageId": job.message_id, "deliveryStatus": "Delivered"}
+        report = stored_report(job.message_id)
         await store.finish_carrier_jobs([CarrierResult(job.message_id, "delivered", 2000, report, event)], now)
         finished = await store.get_message(job.message_id)
         assert finished is not None
-        assert (finished["status"], finished["deliveryStatusCode"]) == ("delivered", 2000)
-        assert finished["deliveryReport"] == report
-        assert [e["id"] for e in finished["events"]] == [job.message_id]
-        assert [d["subscription"] for d in finished["events"][0]["deliveries"]] == ["app"]
+        assert (finished.status, finished.delivery_status_code) == ("delivered", 2000)
+        assert wire(finished)["deliveryReport"] == report
+        assert [e.id for e in finished.events] == [job.message_id]
+        assert [d.subscription for d in finished.events[0].deliveries] == ["app"]
         await store.release_claims(now)
         remaining = await store.claim_carrier_jobs(now, 10, now + 30)
         assert job.message_id not in {j.message_id for j in remaining}
@@ -248,14 +262,14 @@ def test_deliveries_claim_lease_release_retry_and_dead_letter(tmp_path: Path) ->
         subject="/phonenumber/18005550100",
         message_id=None,
         published_at=now,
-        item=orjson.dumps({"id": "item"}),
+        item=orjson.dumps(event_grid_item("item")),
         subscriptions=("a", "b"),
     )
 
     async def body(store: SqliteStore) -> None:
         await store.publish([event])
         [a] = await store.claim_deliveries("a", now, 10, now + 60)
-        assert (a.subscription, a.attempts, orjson.loads(a.item)) == ("a", 0, {"id": "item"})
+        assert (a.subscription, a.attempts, orjson.loads(a.item)) == ("a", 0, event_grid_item("item"))
         assert await store.claim_deliveries("a", now, 10, now + 60) == []  # leased
         [b] = await store.claim_deliveries("b", now, 10, now + 60)  # each subscription on its own
         await store.release_claims(now)
@@ -277,19 +291,19 @@ def test_deliveries_claim_lease_release_retry_and_dead_letter(tmp_path: Path) ->
         dead = DeliveryResult(b.delivery_id, bad, "deadlettered", dead_letter_reason="UndeliverableDueToHttpBadRequest")
         await store.finish_deliveries([dead], now)
         [letter] = await store.list_deadletters(limit=10)
-        assert (letter["subscription"], letter["deadLetterReason"], letter["lastHttpStatusCode"]) == (
+        assert (letter.subscription, letter.dead_letter_reason, letter.last_http_status_code) == (
             "b", "UndeliverableDueToHttpBadRequest", 400,
         )  # fmt: skip
-        assert await store.redeliver(letter["id"], now, ["b"]) is True
-        assert await store.redeliver(letter["id"], now, ["b"]) is False  # only once
+        assert await store.redeliver(letter.id, now, ["b"]) is True
+        assert await store.redeliver(letter.id, now, ["b"]) is False  # only once
         [fresh] = await store.claim_deliveries("b", now, 10, now + 60)
         assert fresh.delivery_id != b.delivery_id
         assert fresh.attempts == 0
 
         stored = await store.get_event(event.event_id)
         assert stored is not None
-        by_subscription = {d["subscription"]: d for d in stored["deliveries"] if d["deliveryId"] == a.delivery_id}
-        assert by_subscription["a"]["state"] == "delivered"
-        assert [x["statusCode"] for x in by_subscription["a"]["attempts"]] == [503, 200]
+        by_subscription = {d.subscription: d for d in stored.deliveries if d.delivery_id == a.delivery_id}
+        assert by_subscription["a"].state == "delivered"
+        assert [x.status_code for x in by_subscription["a"].attempts] == [503, 200]
 
     run_with_store(tmp_path / "smsgrid.db", body)

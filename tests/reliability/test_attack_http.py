@@ -348,7 +348,7 @@ def test_a_validation_link_with_a_wrong_code_does_not_read_every_subscription(
         await runtime.start()
         try:
             listed.clear()
-            app = create_app(runtime, [])
+            app = create_app(runtime.app_context())
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
                 return [

@@ -1,6 +1,6 @@
 """Every route the server serves refuses a caller without the access key (SPEC §2, §4; SECURITY.md).
 
-The route table is the served one: `create_app(runtime, server._ui_routes())`, exactly what `smsgrid serve`
+The route table is the served one: `create_app(context, server._ui_routes(context))`, exactly what `smsgrid serve`
 builds. A route added later is walked too, so it fails here until it checks the key or is listed in PUBLIC
 with the reason it is public. API routes must answer 401 in Azure's error shape; UI pages and forms must send
 the browser to the login page (or answer 401).
@@ -60,7 +60,8 @@ def served_routes(tmp_dir: Path) -> list[BaseRoute]:
     """The route table `smsgrid serve` serves, built the same way (server.serve -> create_app)."""
     runtime = Runtime.build(Settings(data_dir=tmp_dir))
     try:
-        app = create_app(runtime, smsgrid_server_module._ui_routes())
+        context = runtime.app_context()
+        app = create_app(context, smsgrid_server_module._ui_routes(context))
         return list(app.routes)
     finally:
         asyncio.run(runtime.store.close())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,21 +14,26 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsgrid.api import admin, data_plane, openapi, topic_publishing
-from smsgrid.api.hmac_auth import CLOCK_SKEW_SECONDS
+from smsgrid.api.context import AppContext
 from smsgrid.api.responses import error_response, json_response
-from smsgrid.api.web_auth import WebAuth
+from smsgrid.api.routing import bind
 from smsgrid.entra import routes as entra_routes
 from smsgrid.errors import AuthenticationError, RequestError, StoreUnavailableError
+from smsgrid.metrics import EXPOSITION_CONTENT_TYPE, exposition
 from smsgrid.namespaces import routes as namespace_routes
-from smsgrid.runtime import Runtime
 from smsgrid.store.outage_log import OutageLog
 
 log = logging.getLogger("smsgrid.api")
 
 
-async def healthz(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    return json_response({"status": "ok", "dialect": runtime.store.dialect})
+async def healthz(ctx: AppContext, request: Request) -> Response:
+    return json_response({"status": "ok", "dialect": ctx.store.dialect})
+
+
+async def metrics(ctx: AppContext, request: Request) -> Response:
+    counts = await ctx.store.counts()
+    body = await exposition(ctx.metrics, counts.pending_deliveries)
+    return PlainTextResponse(body, media_type=EXPOSITION_CONTENT_TYPE)
 
 
 async def _request_error(request: Request, exc: Exception) -> Response:
@@ -41,15 +47,17 @@ async def _auth_error(request: Request, exc: Exception) -> Response:
     return error_response(401, "Denied", str(exc), {"Connection": "close"})
 
 
-async def _unavailable(request: Request, exc: Exception) -> Response:
-    # One line when the outage starts (and when it ends), not one per refused request: a full disk refuses
-    # every send, and a line each would fill what little is left of it.
-    outage: OutageLog = request.app.state.store_outage
-    outage.failed(exc)
-    return error_response(
-        503, "ServiceUnavailable", "The store cannot commit right now; nothing was written. Retry later.",
-        {"Retry-After": "1"},
-    )  # fmt: skip
+def _unavailable(outage: OutageLog) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def answer(request: Request, exc: Exception) -> Response:
+        # One line when the outage starts (and when it ends), not one per refused request: a full disk refuses
+        # every send, and a line each would fill what little is left of it.
+        outage.failed(exc)
+        return error_response(
+            503, "ServiceUnavailable", "The store cannot commit right now; nothing was written. Retry later.",
+            {"Retry-After": "1"},
+        )  # fmt: skip
+
+    return answer
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -130,43 +138,33 @@ class _HostCheck:
 
 
 def create_app(
-    runtime: Runtime,
-    extra_routes: list[BaseRoute] | None = None,
+    ctx: AppContext,
+    extra_routes: Sequence[BaseRoute] = (),
     *,
     allowed_hosts: frozenset[str] | None = LOOPBACK_HOSTS,
 ) -> Starlette:
+    """Every route of every subsystem, bound to `ctx`; `extra_routes` (the web UI) go before Entra's catch-all
+    `/{tenant}/…` paths."""
     routes: list[BaseRoute] = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-        *data_plane.routes,
-        *admin.routes,
+        Route("/healthz", bind(ctx, healthz), methods=["GET"]),
+        Route("/metrics", bind(ctx, metrics), methods=["GET"]),
+        *data_plane.routes(ctx),
+        *admin.routes(ctx),
         *openapi.routes,
-        *topic_publishing.routes,
-        *namespace_routes.routes,
-        *(extra_routes or []),
-        *entra_routes.routes,
+        *topic_publishing.routes(ctx),
+        *namespace_routes.routes(ctx),
+        *extra_routes,
+        *entra_routes.routes(ctx.entra),
     ]
     outage = OutageLog(log, "API", "sends and other writes are answered 503, reads still work")
-    app = Starlette(
+    return Starlette(
         routes=routes,
         middleware=[Middleware(_HostCheck, allowed=allowed_hosts), Middleware(_StoreRecoveryWatch, outage=outage)],
         exception_handlers={
             RequestError: _request_error,
             AuthenticationError: _auth_error,
-            StoreUnavailableError: _unavailable,
+            StoreUnavailableError: _unavailable(outage),
             HTTPException: _http_error,
             Exception: _unexpected,
         },
     )
-    app.state.runtime = runtime
-    app.state.entra = runtime.entra  # the same issuer (and key) that signs protected webhooks' tokens
-    app.state.store_outage = outage
-    # A signature can be replayed for as long as its x-ms-date is accepted: that far either side of now.
-    app.state.web_auth = WebAuth.create(replay_window_seconds=2 * CLOCK_SKEW_SECONDS)
-    return app
-
-
-async def metrics(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    body, content_type = await runtime.metrics_text()
-    return PlainTextResponse(body, media_type=content_type)

@@ -49,12 +49,13 @@ def require_hmac(request: Request, body: bytes, key: bytes) -> None:
         raise AuthenticationError(failure.reason)
 
 
-async def require_data_plane_caller(request: Request, body: bytes, key: bytes, audience: str) -> None:
+async def require_data_plane_caller(
+    request: Request, body: bytes, key: bytes, issuer: EntraIssuer, audience: str
+) -> None:
     """HMAC with the access key, or `Authorization: Bearer <token>` from this smsgrid's Entra issuer for
     `audience` — the two ways ACS authenticates a data-plane call (SDK: AzureKeyCredential or TokenCredential)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
-        issuer: EntraIssuer = request.app.state.entra
         reason = await issuer.check_bearer(token.strip(), audience)
         if reason is not None:
             raise AuthenticationError(reason)
@@ -62,12 +63,7 @@ async def require_data_plane_caller(request: Request, body: bytes, key: bytes, a
     require_hmac(request, body, key)
 
 
-def web_auth_of(request: Request) -> WebAuth:
-    auth: WebAuth = request.app.state.web_auth
-    return auth
-
-
-def admin_caller(request: Request, access_key: str) -> Caller:
+def admin_caller(request: Request, access_key: str, web_auth: WebAuth) -> Caller:
     """Who is calling, from the headers only; raises before any body is read when it is nobody.
 
     A session cookie alone is what a browser attaches to a cross-site request, so a state-changing call made
@@ -83,7 +79,7 @@ def admin_caller(request: Request, access_key: str) -> Caller:
         return Caller.HMAC
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie is not None:
-        session = web_auth_of(request).sessions.get(cookie)
+        session = web_auth.sessions.get(cookie)
         if session is None:
             raise AuthenticationError("The session has ended; log in to the web UI again.")
         if request.method not in SAFE_METHODS:
@@ -96,12 +92,12 @@ def admin_caller(request: Request, access_key: str) -> Caller:
     raise AuthenticationError("Send 'Authorization: Bearer <access key>' (see `smsgrid connection-string`).")
 
 
-def check_hmac_admin(request: Request, body: bytes, key: bytes) -> None:
+def check_hmac_admin(request: Request, body: bytes, key: bytes, web_auth: WebAuth) -> None:
     """An HMAC-signed admin call: the signature, and for a state-changing one, that it was not sent before."""
     require_hmac(request, body, key)
     if request.method not in SAFE_METHODS:
         _, _, signature = request.headers.get("authorization", "").rpartition("Signature=")
-        if not web_auth_of(request).replays.first_use(signature):
+        if not web_auth.replays.first_use(signature):
             raise AuthenticationError(
                 "This signed request was already accepted once (replay); sign every request anew. "
                 "x-ms-date has one-second resolution, so two identical requests need different seconds."

@@ -28,11 +28,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from smsgrid.api.context import AppContext
 from smsgrid.api.responses import MAX_BODY_BYTES, error_response, read_body
-from smsgrid.entra import EVENT_GRID_AUDIENCE, EntraIssuer
+from smsgrid.api.routing import RouteSpec, bind_routes
+from smsgrid.entra import EVENT_GRID_AUDIENCE
 from smsgrid.errors import Problem, RequestError
 from smsgrid.events.timestamps import Timestamp
-from smsgrid.runtime import Runtime
 
 PUBLISH_PATH = "/api/events"
 # The Event Grid data-plane version the basic-tier SDK speaks (azure-eventgrid DEFAULT_API_VERSION).
@@ -241,19 +242,17 @@ def check_api_version(value: str | None) -> None:
 # ------------------------------------------------------------------------------------------------- route
 
 
-async def publish_events(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
+async def publish_events(ctx: AppContext, request: Request) -> Response:
     # Authorisation first, from the headers alone, so an unauthorised caller cannot make us read 1 MB.
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     sas = SAS_KEY_HEADER in request.headers or SAS_TOKEN_HEADER in request.headers
     if scheme.lower() == "bearer" and not sas:
         # EventGridPublisherClient(endpoint, TokenCredential): an Entra token for Event Grid (docs/entra.md).
-        issuer: EntraIssuer = request.app.state.entra
-        reason = await issuer.check_bearer(token.strip(), EVENT_GRID_AUDIENCE)
+        reason = await ctx.entra.check_bearer(token.strip(), EVENT_GRID_AUDIENCE)
         denied = Denied(reason) if reason is not None else None
     else:
         denied = check_publisher(
-            request.headers, access_key=runtime.settings.resource.access_key, path=request.url.path, now=time.time()
+            request.headers, access_key=ctx.resource.access_key, path=request.url.path, now=time.time()
         )
     if denied is not None:
         return error_response(401, "Unauthorized", denied.reason)
@@ -261,15 +260,19 @@ async def publish_events(request: Request) -> Response:
     if "cloudevents" in request.headers.get("content-type", "").lower():
         raise RequestError(400, "BadRequest", _NOT_CLOUD_EVENTS.strip())
     body = await read_body(request, PUBLISH_BODY_LIMIT)
-    factory = runtime.messaging.events
+    factory = ctx.messaging.events
     items = check_events(body, topic=factory.topic)
-    now = runtime.clock.now()
+    now = ctx.clock.now()
     events = [factory.from_item(item, message_id=None, published_at=now) for item in items]
-    await runtime.store.publish(events)
-    runtime.metrics.record_published(events)
-    runtime.engine.wake()
+    await ctx.store.publish(events)
+    ctx.metrics.record_published(events)
+    ctx.wake_dispatcher()
     # Event Grid answers a successful publish with 200 and an empty body.
     return Response(status_code=200)
 
 
-routes = [Route(PUBLISH_PATH, publish_events, methods=["POST"])]
+TABLE = [RouteSpec(PUBLISH_PATH, "POST", publish_events)]
+
+
+def routes(ctx: AppContext) -> list[Route]:
+    return bind_routes(ctx, TABLE)

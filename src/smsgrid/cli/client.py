@@ -5,6 +5,9 @@ Every failure becomes one of two errors the commands turn into exit codes (docs/
     ClientError
     ├── CannotConnect      nothing answered at the URL (exit 3)
     └── ServerRefused      the server answered with an error status (exit 1), code and message from its body
+        └── UnexpectedAnswer   it answered 2xx with a body that is not the admin API's model (another version)
+
+Admin API reads come back as the store's read models (smsgrid.store.views), validated from the JSON.
 """
 
 from __future__ import annotations
@@ -13,12 +16,24 @@ import base64
 import binascii
 from collections.abc import Generator
 from email.utils import formatdate
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from smsgrid.api.hmac_auth import authorization_header
+from smsgrid.store.views import (
+    DeadLetterList,
+    DeadLetterView,
+    EventList,
+    EventView,
+    MessageDetail,
+    MessageList,
+    MessageView,
+)
+
+M = TypeVar("M", bound=BaseModel)
 
 # The data-plane versions the official SDKs speak (SPEC §2): send is 2021-03-07; opt-outs came in 2025-09-17.
 SEND_API_VERSION = "2021-03-07"
@@ -43,6 +58,21 @@ class ServerRefused(ClientError):
         self.code = code
         self.message = message
         super().__init__(f"HTTP {status} {code}: {message}")
+
+
+class UnexpectedAnswer(ServerRefused):
+    def __init__(self, what: str, problem: ValidationError) -> None:
+        first = problem.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the body"
+        super().__init__(200, "UnexpectedAnswer", f"the answer is not {what} ({where}: {first['msg']}); is the server "
+                         "another smsgrid version?")  # fmt: skip
+
+
+def _model(model: type[M], answer: Any) -> M:
+    try:
+        return model.model_validate(answer)
+    except ValidationError as exc:
+        raise UnexpectedAnswer(model.__name__, exc) from None
 
 
 class HmacAuth(httpx.Auth):
@@ -171,26 +201,25 @@ class SmsgridClient:
     def delete_subscription(self, name: str) -> None:
         self._request("DELETE", f"/admin/subscriptions/{quote(name, safe='')}")
 
-    def list_messages(self, *, limit: int, number: str | None = None) -> list[dict[str, Any]]:
+    def list_messages(self, *, limit: int, number: str | None = None) -> list[MessageView]:
         params: dict[str, Any] = {"limit": limit}
         if number:
             params["number"] = number
-        return list(self._json("GET", "/admin/messages", params=params)["value"])
+        return list(_model(MessageList, self._json("GET", "/admin/messages", params=params)).value)
 
-    def get_message(self, message_id: str) -> dict[str, Any]:
-        answer: dict[str, Any] = self._json("GET", f"/admin/messages/{quote(message_id, safe='')}")
-        return answer
+    def get_message(self, message_id: str) -> MessageDetail:
+        return _model(MessageDetail, self._json("GET", f"/admin/messages/{quote(message_id, safe='')}"))
 
-    def list_events(self, *, limit: int, before_seq: int | None = None) -> list[dict[str, Any]]:
+    def list_events(self, *, limit: int, before_seq: int | None = None) -> list[EventView]:
         """Newest first (by `seq`), at most `limit`, optionally only those older than `before_seq`."""
         params: dict[str, Any] = {"limit": limit}
         if before_seq is not None:
             params["before"] = before_seq
-        return list(self._json("GET", "/admin/events", params=params)["value"])
+        return list(_model(EventList, self._json("GET", "/admin/events", params=params)).value)
 
-    def list_deadletters(self, *, limit: int, include_redelivered: bool = False) -> list[dict[str, Any]]:
+    def list_deadletters(self, *, limit: int, include_redelivered: bool = False) -> list[DeadLetterView]:
         params = {"limit": limit, "includeRedelivered": "true" if include_redelivered else "false"}
-        return list(self._json("GET", "/admin/deadletters", params=params)["value"])
+        return list(_model(DeadLetterList, self._json("GET", "/admin/deadletters", params=params)).value)
 
     def redeliver(self, deadletter_id: int) -> dict[str, Any]:
         answer: dict[str, Any] = self._json("POST", f"/admin/deadletters/{deadletter_id}/redeliver")

@@ -30,6 +30,7 @@ from smsgrid.cli.options import (
     when,
 )
 from smsgrid.events.models import SMS_DELIVERY_REPORT_RECEIVED, SMS_RECEIVED
+from smsgrid.store.views import EventView, wire
 
 events_app = typer.Typer(help="Watch the events smsgrid publishes.", no_args_is_help=True)
 deadletters_app = typer.Typer(help="List and redeliver dead-lettered events.", no_args_is_help=True)
@@ -51,27 +52,27 @@ class EventCursor:
         self.shown: set[int] = set()
 
     @classmethod
-    def at_end(cls, client: SmsgridClient, backlog: int = 0) -> tuple[EventCursor, list[dict[str, Any]]]:
+    def at_end(cls, client: SmsgridClient, backlog: int = 0) -> tuple[EventCursor, list[EventView]]:
         """A cursor after the newest event, and the `backlog` newest events (oldest first) to show first."""
         newest = client.list_events(limit=max(1, min(backlog, 1000)))
-        start = max((int(e["seq"]) for e in newest), default=0)
+        start = max((e.seq for e in newest), default=0)
         cursor = cls(client, start)
-        earlier = sorted(newest, key=lambda e: int(e["seq"]))[-backlog:] if backlog else []
+        earlier = sorted(newest, key=lambda e: e.seq)[-backlog:] if backlog else []
         return cursor, earlier
 
-    def poll(self) -> list[dict[str, Any]]:
+    def poll(self) -> list[EventView]:
         """New events since the last poll, oldest first."""
-        found: list[dict[str, Any]] = []
+        found: list[EventView] = []
         before: int | None = None
         for _ in range(MAX_PAGES_PER_POLL):
             page = self.client.list_events(limit=PAGE, before_seq=before)
-            fresh = [e for e in page if int(e["seq"]) > self.start_after and int(e["seq"]) not in self.shown]
+            fresh = [e for e in page if e.seq > self.start_after and e.seq not in self.shown]
             found.extend(fresh)
-            if len(page) < PAGE or min(int(e["seq"]) for e in page) <= self.start_after:
+            if len(page) < PAGE or min(e.seq for e in page) <= self.start_after:
                 break
-            before = min(int(e["seq"]) for e in page)
-        found.sort(key=lambda e: int(e["seq"]))
-        self.shown.update(int(e["seq"]) for e in found)
+            before = min(e.seq for e in page)
+        found.sort(key=lambda e: e.seq)
+        self.shown.update(e.seq for e in found)
         return found
 
 
@@ -81,25 +82,22 @@ def _field(data: dict[str, Any], pascal: str) -> Any:
     return data.get(pascal, data.get(camel))
 
 
-def _summary(entry: dict[str, Any]) -> str:
-    data = entry.get("event", {}).get("data", {}) or {}
+def _summary(entry: EventView) -> str:
+    data = entry.event.data if isinstance(entry.event.data, dict) else {}
     route = f"{_field(data, 'From')} → {_field(data, 'To')}"
-    if entry.get("eventType") == SMS_RECEIVED:
+    if entry.event_type == SMS_RECEIVED:
         return f"{route}: {_field(data, 'Message')!r}"
-    if entry.get("eventType") == SMS_DELIVERY_REPORT_RECEIVED:
+    if entry.event_type == SMS_DELIVERY_REPORT_RECEIVED:
         return f"{route}: {_field(data, 'DeliveryStatus')} ({_field(data, 'DeliveryStatusDetails')})"
-    return str(entry.get("subject", ""))
+    return entry.subject
 
 
-def _print_event(entry: dict[str, Any], as_json: bool) -> None:
+def _print_event(entry: EventView, as_json: bool) -> None:
     if as_json:
-        print_json_line(entry)
+        print_json_line(wire(entry))
         return
-    kind = str(entry.get("eventType", "")).removeprefix("Microsoft.Communication.")
-    out.print(
-        f"{when(entry.get('publishedAt'))}  [bold]{escape(kind)}[/bold]  {escape(str(entry.get('id')))}  "
-        f"{escape(_summary(entry))}"
-    )
+    kind = entry.event_type.removeprefix("Microsoft.Communication.")
+    out.print(f"{when(entry.published_at)}  [bold]{escape(kind)}[/bold]  {escape(entry.id)}  {escape(_summary(entry))}")
 
 
 @events_app.command("tail")
@@ -122,7 +120,7 @@ def tail(
     wanted = set(expand_event_types(event_type or []))
     if "All" in wanted:
         wanted = set()
-    matches: Callable[[dict[str, Any]], bool] = lambda e: not wanted or e.get("eventType") in wanted  # noqa: E731
+    matches: Callable[[EventView], bool] = lambda e: not wanted or e.event_type in wanted  # noqa: E731
     shown = 0
     deadline = None if timeout is None else time.monotonic() + timeout
     with connect(url, key) as client:
@@ -164,7 +162,7 @@ def list_deadletters(
     with connect(url, key) as client:
         items = client.list_deadletters(limit=limit, include_redelivered=include_redelivered)
     if as_json:
-        print_json(items)
+        print_json([wire(item) for item in items])
         return
     table = Table()
     for column in (
@@ -180,14 +178,14 @@ def list_deadletters(
         table.add_column(column, overflow="fold")
     for item in items:
         table.add_row(
-            str(item.get("id")),
-            escape(str(item.get("subscription"))),
-            escape(str(item.get("eventId"))),
-            str(item.get("deadLetterReason")),
-            f"{item.get('lastDeliveryOutcome')} ({item.get('lastHttpStatusCode') or '-'})",
-            str(item.get("deliveryAttempts")),
-            when(item.get("deadLetteredAt")),
-            when(item.get("redeliveredAt")),
+            str(item.id),
+            escape(item.subscription),
+            escape(item.event_id),
+            item.dead_letter_reason,
+            f"{item.last_delivery_outcome} ({item.last_http_status_code or '-'})",
+            str(item.delivery_attempts),
+            when(item.dead_lettered_at),
+            when(item.redelivered_at),
         )
     out.print(table)
 
@@ -232,16 +230,16 @@ def _redeliver_all(client: SmsgridClient) -> list[dict[str, Any]]:
     with progress:
         task = progress.add_task("redeliver", total=0)
         while True:
-            page = [d for d in client.list_deadletters(limit=1000) if int(d["id"]) not in tried]
+            page = [d for d in client.list_deadletters(limit=1000) if d.id not in tried]
             if not page:
                 break
             progress.update(task, total=len(tried) + len(page))
-            for item in sorted(page, key=lambda d: int(d["id"])):
-                tried.add(int(item["id"]))
+            for item in sorted(page, key=lambda d: d.id):
+                tried.add(item.id)
                 try:
-                    client.redeliver(int(item["id"]))
-                    results.append({"id": item["id"], "redelivered": True})
+                    client.redeliver(item.id)
+                    results.append({"id": item.id, "redelivered": True})
                 except ServerRefused as exc:
-                    results.append({"id": item["id"], "redelivered": False, "error": exc.message})
+                    results.append({"id": item.id, "redelivered": False, "error": exc.message})
                 progress.advance(task)
     return results

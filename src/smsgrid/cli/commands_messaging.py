@@ -30,6 +30,7 @@ from smsgrid.cli.options import (
 )
 from smsgrid.config import DEFAULT_PHONE_NUMBERS
 from smsgrid.sms import MAX_RECIPIENTS
+from smsgrid.store.views import MessageView, iso, wire
 
 messages_app = typer.Typer(help="Read the messages smsgrid has sent and received.", no_args_is_help=True)
 
@@ -195,7 +196,7 @@ def list_messages(
     with connect(url, key) as client:
         items = client.list_messages(limit=limit, number=number)
     if as_json:
-        print_json(items)
+        print_json([wire(item) for item in items])
         return
     if not items:
         out.print("No messages yet: try `smsgrid send` or `smsgrid receive`.")
@@ -205,21 +206,21 @@ def list_messages(
         table.add_column(column, overflow="fold")
     for item in items:
         table.add_row(
-            when(item.get("createdAt")),
-            {"incoming": "in", "outgoing": "out"}.get(str(item.get("direction")), str(item.get("direction"))),
-            str(item.get("from", "")),
-            str(item.get("to", "")),
+            when(item.created_at),
+            {"incoming": "in", "outgoing": "out"}[item.direction],
+            item.from_number,
+            item.to_number,
             _status(item),
-            str(item.get("segments", "")),
-            str(item.get("messageId", "")),
-            escape(_short(str(item.get("message", "")))),
+            str(item.segments),
+            item.message_id,
+            escape(_short(item.body)),
         )
     out.print(table)
 
 
-def _status(message: dict[str, Any]) -> str:
-    code = message.get("deliveryStatusCode")
-    return f"{message.get('status')} ({code})" if code else str(message.get("status"))
+def _status(message: MessageView) -> str:
+    code = message.delivery_status_code
+    return f"{message.status} ({code})" if code else message.status
 
 
 def _short(text: str, width: int = 40) -> str:
@@ -237,25 +238,19 @@ def show_message(
     with connect(url, key) as client:
         item = client.get_message(message_id)
     if as_json:
-        print_json(item)
+        print_json(wire(item))
         return
-    tree = Tree(f"[bold]{escape(str(item['messageId']))}[/bold]  {item.get('direction')}  {_status(item)}")
-    tree.add(f"from {item.get('from')} to {item.get('to')}, {item.get('segments')} segment(s) {item.get('encoding')}")
-    tree.add(f"message: {escape(repr(item.get('message')))}")
-    if item.get("tag") is not None:
-        tree.add(f"tag: {escape(str(item['tag']))}")
-    report = item.get("deliveryReport")
+    tree = Tree(f"[bold]{escape(item.message_id)}[/bold]  {item.direction}  {_status(item)}")
+    tree.add(f"from {item.from_number} to {item.to_number}, {item.segments} segment(s) {item.encoding}")
+    tree.add(f"message: {escape(repr(item.body))}")
+    if item.tag is not None:
+        tree.add(f"tag: {escape(item.tag)}")
+    report = item.delivery_report
     if report:
-        details = escape(str(report.get("deliveryStatusDetails")))
-        tree.add(f"delivery report: {report.get('deliveryStatus')} — {details}")
-    for event in item.get("events", []):
-        branch = tree.add(f"event {event.get('eventType')} ({event.get('publishedAt')})")
-        for delivery in event.get("deliveries", []):
-            attempts = ", ".join(
-                f"#{a.get('attempt')} {a.get('statusCode') or '-'} {a.get('outcome')}"
-                for a in delivery.get("attempts", [])
-            )
-            branch.add(
-                escape(f"→ {delivery.get('subscription')}: {delivery.get('state')}  ({attempts or 'no attempt yet'})")
-            )
+        tree.add(f"delivery report: {report.delivery_status} — {escape(report.delivery_status_details)}")
+    for event in item.events:
+        branch = tree.add(f"event {event.event_type} ({iso(event.published_at)})")
+        for delivery in event.deliveries:
+            attempts = ", ".join(f"#{a.attempt} {a.status_code or '-'} {a.outcome}" for a in delivery.attempts)
+            branch.add(escape(f"→ {delivery.subscription}: {delivery.state}  ({attempts or 'no attempt yet'})"))
     out.print(tree)

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from smsgrid.cli.client import CannotConnect, ServerRefused, SmsgridClient
 from smsgrid.config import WELL_KNOWN_ACCESS_KEY
+from smsgrid.store.views import iso
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -58,10 +59,9 @@ def print_json_line(value: Any) -> None:
     sys.stdout.flush()
 
 
-def when(iso: object) -> str:
-    """`2026-11-27T00:41:46.2554412Z` → `2026-11-27 00:41:46` for tables; --json keeps the full value."""
-    text = str(iso or "")
-    return text[:19].replace("T", " ") if len(text) >= 19 else text
+def when(moment: float | None) -> str:
+    """A read model's time for tables, `2026-11-27 00:41:46` (UTC); --json keeps the full value."""
+    return "" if moment is None else iso(moment)[:19].replace("T", " ")
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from smsgrid.api.responses import json_response, read_body
+from smsgrid.api.routing import RouteSpec, bind_routes
 from smsgrid.entra import tokens
 from smsgrid.entra.errors import AadstsError, missing_parameter, tenant_not_found
 from smsgrid.entra.issuer import EntraIssuer
@@ -33,11 +34,6 @@ FORM = "application/x-www-form-urlencoded"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def _issuer(request: Request) -> EntraIssuer:
-    issuer: EntraIssuer = request.app.state.entra
-    return issuer
-
-
 def _base_url(request: Request) -> str:
     """The address the client used (scheme and Host): the issuer and endpoints are named under it."""
     return str(request.base_url).rstrip("/")
@@ -48,23 +44,21 @@ def _error(request: Request, error: AadstsError) -> Response:
     return json_response(body, error.status, NO_STORE)
 
 
-async def openid_configuration(request: Request) -> Response:
-    issuer = _issuer(request)
+async def openid_configuration(issuer: EntraIssuer, request: Request) -> Response:
     tenant = request.path_params["tenant"]
     if not issuer.knows_tenant(tenant):
         return _error(request, tenant_not_found(tenant, "invalid_tenant"))
     return json_response(issuer.openid_configuration(_base_url(request)))
 
 
-async def keys(request: Request) -> Response:
-    issuer = _issuer(request)
+async def keys(issuer: EntraIssuer, request: Request) -> Response:
     tenant = request.path_params["tenant"]
     if not issuer.knows_tenant(tenant):
         return _error(request, tenant_not_found(tenant, "invalid_tenant"))
     return json_response(await issuer.jwks())
 
 
-async def authorize(request: Request) -> Response:
+async def authorize(issuer: EntraIssuer, request: Request) -> Response:
     return _error(
         request,
         AadstsError(
@@ -147,16 +141,20 @@ async def _grant(request: Request, issuer: EntraIssuer) -> Response:
     return json_response(answer, 200, NO_STORE)
 
 
-async def token(request: Request) -> Response:
+async def token(issuer: EntraIssuer, request: Request) -> Response:
     try:
-        return await _grant(request, _issuer(request))
+        return await _grant(request, issuer)
     except AadstsError as exc:
         return _error(request, exc)
 
 
-routes = [
-    Route("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
-    Route("/{tenant}/discovery/v2.0/keys", keys, methods=["GET"]),
-    Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
-    Route("/{tenant}/oauth2/v2.0/authorize", authorize, methods=["GET"]),
+TABLE: list[RouteSpec[EntraIssuer]] = [
+    RouteSpec("/{tenant}/v2.0/.well-known/openid-configuration", "GET", openid_configuration),
+    RouteSpec("/{tenant}/discovery/v2.0/keys", "GET", keys),
+    RouteSpec("/{tenant}/oauth2/v2.0/token", "POST", token),
+    RouteSpec("/{tenant}/oauth2/v2.0/authorize", "GET", authorize),
 ]
+
+
+def routes(issuer: EntraIssuer) -> list[Route]:
+    return bind_routes(issuer, TABLE)

@@ -19,14 +19,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from smsgrid.api.admin import _admin
+from smsgrid.api.admin import admin_body
+from smsgrid.api.context import AppContext
 from smsgrid.api.responses import MAX_BODY_BYTES, error_response, json_response, read_body
-from smsgrid.entra import EVENT_GRID_AUDIENCE, EntraIssuer
+from smsgrid.api.routing import RouteSpec, bind_routes
+from smsgrid.entra import EVENT_GRID_AUDIENCE
 from smsgrid.errors import Problem, RequestError
 from smsgrid.namespaces.broker import NamespaceBroker, Subscription
 from smsgrid.namespaces.queue import RELEASE_DELAYS, TokenResult
 from smsgrid.namespaces.spec import parse_subscription, parse_topic
-from smsgrid.runtime import Runtime
 
 API_VERSIONS = ("2023-11-01", "2024-06-01")
 # Swagger: receive maxEvents 1..100 (default 1), maxWaitTime 10..120 s (default 60); lockTokens 1..100 per call.
@@ -57,23 +58,16 @@ def load_json_object(body: bytes) -> dict[str, Any]:
     return value
 
 
-def _broker(request: Request) -> NamespaceBroker:
-    runtime: Runtime = request.app.state.runtime
-    return runtime.namespaces
-
-
-async def _authorised(request: Request) -> Response | None:
+async def _authorised(ctx: AppContext, request: Request) -> Response | None:
     """None when the caller holds the access key or an Entra token for Event Grid; else the 401 answer."""
-    runtime: Runtime = request.app.state.runtime
     scheme, _, credential = request.headers.get("authorization", "").strip().partition(" ")
     credential = credential.strip()
     if scheme.lower() == KEY_PREFIX:
-        if hmac.compare_digest(credential.encode(), runtime.settings.resource.access_key.encode()):
+        if hmac.compare_digest(credential.encode(), ctx.resource.access_key.encode()):
             return None
         return _error(401, "Unauthorized", "The SharedAccessKey is not this resource's access key.")
     if scheme.lower() == "bearer":
-        issuer: EntraIssuer = request.app.state.entra
-        reason = await issuer.check_bearer(credential, EVENT_GRID_AUDIENCE)
+        reason = await ctx.entra.check_bearer(credential, EVENT_GRID_AUDIENCE)
         return None if reason is None else _error(401, "Unauthorized", reason)
     return _error(
         401, "Unauthorized",
@@ -99,8 +93,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return int(text)
 
 
-def _subscription(request: Request) -> Subscription:
-    broker = _broker(request)
+def _subscription(broker: NamespaceBroker, request: Request) -> Subscription:
     topic_name = request.path_params["topic"]
     name = request.path_params["name"]
     topic = broker.topics.get(topic_name)
@@ -151,12 +144,12 @@ def check_cloud_events(body: bytes, content_type: str) -> list[dict[str, Any]]:
     return [dict(item) for item in items]
 
 
-async def publish(request: Request) -> Response:
-    denied = await _authorised(request)
+async def publish(ctx: AppContext, request: Request) -> Response:
+    denied = await _authorised(ctx, request)
     if denied is not None:
         return denied
     _api_version(request)
-    broker = _broker(request)
+    broker = ctx.namespaces
     topic = request.path_params["topic"]
     if topic not in broker.topics:
         return _error(404, "NotFound", f"No namespace topic named '{topic}'.")
@@ -171,10 +164,10 @@ async def publish(request: Request) -> Response:
 # ---------------------------------------------------------------------------------------------- subscribe
 
 
-async def receive(request: Request) -> Response:
+async def receive(broker: NamespaceBroker, request: Request) -> Response:
     max_events = _int_param(request, "maxEvents", 1, *MAX_EVENTS_RANGE)
     max_wait = _int_param(request, "maxWaitTime", DEFAULT_MAX_WAIT, *MAX_WAIT_RANGE)
-    received = await _broker(request).receive(_subscription(request), max_events, max_wait)
+    received = await broker.receive(_subscription(broker, request), max_events, max_wait)
     value = [
         {"brokerProperties": {"lockToken": r.lock_token, "deliveryCount": r.delivery_count}, "event": r.event}
         for r in received
@@ -203,9 +196,8 @@ def _token_result(result: TokenResult) -> Response:
     )
 
 
-async def token_operation(request: Request, action: str) -> Response:
-    subscription = _subscription(request)
-    broker = _broker(request)
+async def token_operation(broker: NamespaceBroker, request: Request, action: str) -> Response:
+    subscription = _subscription(broker, request)
     if action == "release":
         delay = _int_param(request, "releaseDelayInSeconds", 0, 0, RELEASE_DELAYS[-1])
         if delay not in RELEASE_DELAYS:
@@ -219,15 +211,15 @@ async def token_operation(request: Request, action: str) -> Response:
 ACTIONS = ("receive", "acknowledge", "release", "reject", "renewLock")
 
 
-def _action(action: str) -> Callable[[Request], Awaitable[Response]]:
-    async def handle(request: Request) -> Response:
-        denied = await _authorised(request)
+def _action(action: str) -> Callable[[AppContext, Request], Awaitable[Response]]:
+    async def handle(ctx: AppContext, request: Request) -> Response:
+        denied = await _authorised(ctx, request)
         if denied is not None:
             return denied
         _api_version(request)
         if action == "receive":
-            return await receive(request)
-        return await token_operation(request, action)
+            return await receive(ctx.namespaces, request)
+        return await token_operation(ctx.namespaces, request, action)
 
     return handle
 
@@ -240,40 +232,40 @@ def _problems(problems: list[Problem]) -> RequestError:
     return RequestError(400, "InvalidRequestBody", f"The resource cannot be saved: {listed}.")
 
 
-async def put_topic(request: Request) -> Response:
-    runtime, body = await _admin(request, json_body=True)
+async def put_topic(ctx: AppContext, request: Request) -> Response:
+    body = await admin_body(ctx, request, json_body=True)
     problems: list[Problem] = []
     spec = parse_topic(request.path_params["topic"], load_json_object(body), problems)
     if spec is None:
         raise _problems(problems)
-    created = await runtime.namespaces.put_topic(spec)
-    return json_response(spec.arm(runtime.namespaces.namespace_id), 201 if created else 200)
+    created = await ctx.namespaces.put_topic(spec)
+    return json_response(spec.arm(ctx.namespaces.namespace_id), 201 if created else 200)
 
 
-async def get_topic(request: Request) -> Response:
-    runtime, _ = await _admin(request)
-    topic = runtime.namespaces.topics.get(request.path_params["topic"])
+async def get_topic(ctx: AppContext, request: Request) -> Response:
+    await admin_body(ctx, request)
+    topic = ctx.namespaces.topics.get(request.path_params["topic"])
     if topic is None:
         raise RequestError(404, "NotFound", f"No namespace topic named '{request.path_params['topic']}'.")
-    return json_response(topic.spec.arm(runtime.namespaces.namespace_id))
+    return json_response(topic.spec.arm(ctx.namespaces.namespace_id))
 
 
-async def list_topics(request: Request) -> Response:
-    runtime, _ = await _admin(request)
-    ns = runtime.namespaces
+async def list_topics(ctx: AppContext, request: Request) -> Response:
+    await admin_body(ctx, request)
+    ns = ctx.namespaces
     return json_response({"value": [t.spec.arm(ns.namespace_id) for t in ns.topics.values()]})
 
 
-async def delete_topic(request: Request) -> Response:
-    runtime, _ = await _admin(request)
-    if not await runtime.namespaces.delete_topic(request.path_params["topic"]):
+async def delete_topic(ctx: AppContext, request: Request) -> Response:
+    await admin_body(ctx, request)
+    if not await ctx.namespaces.delete_topic(request.path_params["topic"]):
         raise RequestError(404, "NotFound", f"No namespace topic named '{request.path_params['topic']}'.")
     return Response(status_code=204)
 
 
-async def put_event_subscription(request: Request) -> Response:
-    runtime, body = await _admin(request, json_body=True)
-    ns = runtime.namespaces
+async def put_event_subscription(ctx: AppContext, request: Request) -> Response:
+    body = await admin_body(ctx, request, json_body=True)
+    ns = ctx.namespaces
     topic = ns.topics.get(request.path_params["topic"])
     if topic is None:
         raise RequestError(404, "NotFound", f"No namespace topic named '{request.path_params['topic']}'; PUT it first.")
@@ -285,41 +277,41 @@ async def put_event_subscription(request: Request) -> Response:
     return json_response(spec.arm(ns.topic_id(topic.spec.name)), 201 if created else 200)
 
 
-def _admin_subscription(runtime: Runtime, request: Request) -> Subscription:
-    topic = runtime.namespaces.topics.get(request.path_params["topic"])
+def _admin_subscription(ctx: AppContext, request: Request) -> Subscription:
+    topic = ctx.namespaces.topics.get(request.path_params["topic"])
     found = topic.subscriptions.get(request.path_params["name"]) if topic is not None else None
     if found is None:
         raise RequestError(404, "NotFound", f"No event subscription named '{request.path_params['name']}'.")
     return found
 
 
-async def get_event_subscription(request: Request) -> Response:
-    runtime, _ = await _admin(request)
-    found = _admin_subscription(runtime, request)
-    return json_response(found.spec.arm(runtime.namespaces.topic_id(found.spec.topic)))
+async def get_event_subscription(ctx: AppContext, request: Request) -> Response:
+    await admin_body(ctx, request)
+    found = _admin_subscription(ctx, request)
+    return json_response(found.spec.arm(ctx.namespaces.topic_id(found.spec.topic)))
 
 
-async def list_event_subscriptions(request: Request) -> Response:
-    runtime, _ = await _admin(request)
-    topic = runtime.namespaces.topics.get(request.path_params["topic"])
+async def list_event_subscriptions(ctx: AppContext, request: Request) -> Response:
+    await admin_body(ctx, request)
+    topic = ctx.namespaces.topics.get(request.path_params["topic"])
     if topic is None:
         raise RequestError(404, "NotFound", f"No namespace topic named '{request.path_params['topic']}'.")
-    topic_id = runtime.namespaces.topic_id(topic.spec.name)
+    topic_id = ctx.namespaces.topic_id(topic.spec.name)
     return json_response({"value": [s.spec.arm(topic_id) for s in topic.subscriptions.values()]})
 
 
-async def delete_event_subscription(request: Request) -> Response:
-    runtime, _ = await _admin(request)
-    if not await runtime.namespaces.delete_subscription(request.path_params["topic"], request.path_params["name"]):
+async def delete_event_subscription(ctx: AppContext, request: Request) -> Response:
+    await admin_body(ctx, request)
+    if not await ctx.namespaces.delete_subscription(request.path_params["topic"], request.path_params["name"]):
         raise RequestError(404, "NotFound", f"No event subscription named '{request.path_params['name']}'.")
     return Response(status_code=204)
 
 
-async def list_dead_letters(request: Request) -> Response:
+async def list_dead_letters(ctx: AppContext, request: Request) -> Response:
     """smsgrid's own view of what the subscription dead-lettered (in memory, newest last)."""
-    runtime, _ = await _admin(request)
-    found = _admin_subscription(runtime, request)
-    await runtime.namespaces.sweep(found)
+    await admin_body(ctx, request)
+    found = _admin_subscription(ctx, request)
+    await ctx.namespaces.sweep(found)
     value = [
         {"event": d.event, "deadLetterReason": d.reason, "deliveryCount": d.delivery_count} for d in found.dead_letters
     ]
@@ -328,16 +320,20 @@ async def list_dead_letters(request: Request) -> Response:
 
 _TOPIC = "/admin/namespaces/topics/{topic}"
 _SUB = _TOPIC + "/eventSubscriptions/{name}"
-routes = [
-    Route("/topics/{topic}:publish", publish, methods=["POST"]),
-    *(Route(f"/topics/{{topic}}/eventsubscriptions/{{name}}:{a}", _action(a), methods=["POST"]) for a in ACTIONS),
-    Route("/admin/namespaces/topics", list_topics, methods=["GET"]),
-    Route(_TOPIC, put_topic, methods=["PUT"]),
-    Route(_TOPIC, get_topic, methods=["GET"]),
-    Route(_TOPIC, delete_topic, methods=["DELETE"]),
-    Route(_TOPIC + "/eventSubscriptions", list_event_subscriptions, methods=["GET"]),
-    Route(_SUB, put_event_subscription, methods=["PUT"]),
-    Route(_SUB, get_event_subscription, methods=["GET"]),
-    Route(_SUB, delete_event_subscription, methods=["DELETE"]),
-    Route(_SUB + "/deadletters", list_dead_letters, methods=["GET"]),
+TABLE: list[RouteSpec[AppContext]] = [
+    RouteSpec("/topics/{topic}:publish", "POST", publish),
+    *(RouteSpec(f"/topics/{{topic}}/eventsubscriptions/{{name}}:{a}", "POST", _action(a)) for a in ACTIONS),
+    RouteSpec("/admin/namespaces/topics", "GET", list_topics),
+    RouteSpec(_TOPIC, "PUT", put_topic),
+    RouteSpec(_TOPIC, "GET", get_topic),
+    RouteSpec(_TOPIC, "DELETE", delete_topic),
+    RouteSpec(_TOPIC + "/eventSubscriptions", "GET", list_event_subscriptions),
+    RouteSpec(_SUB, "PUT", put_event_subscription),
+    RouteSpec(_SUB, "GET", get_event_subscription),
+    RouteSpec(_SUB, "DELETE", delete_event_subscription),
+    RouteSpec(_SUB + "/deadletters", "GET", list_dead_letters),
 ]
+
+
+def routes(ctx: AppContext) -> list[Route]:
+    return bind_routes(ctx, TABLE)

@@ -1,25 +1,40 @@
-"""Row ↔ value conversions shared by every dialect (the columns are the same in SQLite and PostgreSQL)."""
+"""Row ↔ value conversions shared by every dialect (the columns are the same in SQLite and PostgreSQL).
+
+The read models (store/views.py) are assembled here, by column name, once for both dialects.
+"""
 
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import orjson
 
-from smsgrid.events.timestamps import Timestamp
 from smsgrid.store.records import (
     CarrierJob,
     CarrierPlan,
     InboundMessage,
     NamespaceEntry,
+    NewEvent,
     OutgoingMessage,
     SubscriptionRecord,
 )
-
-
-def iso(epoch: float | None) -> str | None:
-    return None if epoch is None else Timestamp.from_epoch_seconds(epoch).format()
+from smsgrid.store.views import (
+    AttachmentSummary,
+    AttemptView,
+    DeadLetterView,
+    DeliveryReportView,
+    DeliveryView,
+    EventDetail,
+    EventGridItem,
+    EventView,
+    MessageDetail,
+    MessageView,
+    SendOptions,
+    StoreCounts,
+)
 
 
 def outgoing_message_row(m: OutgoingMessage, *, status: str) -> tuple[Any, ...]:
@@ -45,13 +60,6 @@ def attachments_json(attachments: tuple[tuple[str, bytes], ...]) -> str | None:
     return orjson.dumps(
         [{"mimeType": mime, "content": base64.b64encode(data).decode()} for mime, data in attachments]
     ).decode()
-
-
-def _attachment_summary(text: str | None) -> list[dict[str, Any]] | None:
-    """What message listings show of an MMS's attachments: type and size (the content stays in the store)."""
-    if not text:
-        return None
-    return [{"mimeType": a["mimeType"], "bytes": len(base64.b64decode(a["content"]))} for a in orjson.loads(text)]
 
 
 def subscription_row(record: SubscriptionRecord) -> tuple[Any, ...]:
@@ -112,87 +120,164 @@ def subscription_record(row: tuple[Any, ...]) -> SubscriptionRecord:
     )
 
 
-def message_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    (message_id, direction, from_number, to_number, body, encoding, segments, tag, delivery_report, status,
-     status_code, report, created_at, updated_at, api_version, send_options, attachments) = row  # fmt: skip
+class NamedRow(Protocol):
+    """A result row read by column name: sqlite3.Row and asyncpg.Record both are."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def message_view(row: NamedRow) -> MessageView:
+    """A MESSAGE_COLUMNS row."""
+    report, options = row["report"], row["send_options"]
+    return MessageView(
+        message_id=row["message_id"],
+        direction=row["direction"],
+        from_number=row["from_number"],
+        to_number=row["to_number"],
+        body=row["body"],
+        encoding=row["encoding"],
+        segments=row["segments"],
+        tag=row["tag"],
+        enable_delivery_report=bool(row["delivery_report"]),
+        status=row["status"],
+        delivery_status_code=row["status_code"],
+        delivery_report=DeliveryReportView.model_validate_json(report) if report else None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        api_version=row["api_version"],
+        send_options=SendOptions.model_validate_json(options) if options else None,
+        attachments=_attachment_summary(row["attachments"]),
+    )
+
+
+def _attachment_summary(text: str | None) -> tuple[AttachmentSummary, ...] | None:
+    """What message listings show of an MMS's attachments: type and size (the content stays in the store)."""
+    if not text:
+        return None
+    return tuple(
+        AttachmentSummary(mime_type=a["mimeType"], size_bytes=len(base64.b64decode(a["content"])))
+        for a in orjson.loads(text)
+    )
+
+
+def event_view(row: NamedRow) -> EventView:
+    """An EVENT_COLUMNS row."""
+    return EventView(**_event_fields(row))
+
+
+def _event_fields(row: NamedRow) -> dict[str, Any]:
     return {
-        "messageId": message_id,
-        "direction": direction,
-        "from": from_number,
-        "to": to_number,
-        "message": body,
-        "encoding": encoding,
-        "segments": segments,
-        "tag": tag,
-        "enableDeliveryReport": bool(delivery_report),
-        "status": status,
-        "deliveryStatusCode": status_code,
-        "deliveryReport": orjson.loads(report) if report else None,
-        "createdAt": iso(created_at),
-        "updatedAt": iso(updated_at),
-        "apiVersion": api_version,
-        "sendOptions": orjson.loads(send_options) if send_options else None,
-        "attachments": _attachment_summary(attachments),
+        "seq": row["seq"],
+        "id": row["event_id"],
+        "event_type": row["event_type"],
+        "subject": row["subject"],
+        "message_id": row["message_id"],
+        "published_at": row["published_at"],
+        "event": EventGridItem.model_validate_json(bytes(row["item"])),
     }
 
 
-def event_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    seq, event_id, event_type, subject, message_id, published_at, item = row
-    return {
-        "seq": seq,
-        "id": event_id,
-        "eventType": event_type,
-        "subject": subject,
-        "messageId": message_id,
-        "publishedAt": iso(published_at),
-        "event": orjson.loads(item),
-    }
+def attempt_view(row: NamedRow) -> AttemptView:
+    """An attempts row (ATTEMPTS_OF_DELIVERIES)."""
+    return AttemptView(
+        attempt=row["attempt"],
+        time=row["at"],
+        status_code=row["status"],
+        outcome=row["outcome"],
+        duration_ms=round(row["duration_ms"], 3),
+        error=row["error"],
+    )
 
 
-def delivery_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    delivery_id, subscription, state, attempts, due_at, published_at, finished_at = row
-    return {
-        "deliveryId": delivery_id,
-        "subscription": subscription,
-        "state": state,
-        "deliveryCount": attempts,
-        "nextAttemptAt": iso(due_at) if state == "pending" else None,
-        "publishedAt": iso(published_at),
-        "finishedAt": iso(finished_at),
-    }
+def delivery_view(row: NamedRow, attempts: Sequence[AttemptView]) -> DeliveryView:
+    """A deliveries row (DELIVERIES_OF_EVENTS) with its attempts."""
+    state = row["state"]
+    return DeliveryView(
+        delivery_id=row["delivery_id"],
+        subscription=row["subscription"],
+        state=state,
+        delivery_count=row["attempts"],
+        # due_at doubles as the lease of a claim: it is only "the next attempt" while the delivery waits.
+        next_attempt_at=row["due_at"] if state == "pending" else None,
+        published_at=row["published_at"],
+        finished_at=row["finished_at"],
+        attempts=tuple(attempts),
+    )
 
 
-def attempt_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    attempt, at, status, outcome, duration_ms, error = row
-    return {
-        "attempt": attempt,
-        "time": iso(at),
-        "statusCode": status,
-        "outcome": outcome,
-        "durationMs": round(duration_ms, 3),
-        "error": error,
-    }
+def event_details(
+    events: Sequence[NamedRow], deliveries: Sequence[NamedRow], attempts: Sequence[NamedRow]
+) -> list[EventDetail]:
+    """Events (EVENT_COLUMNS rows, in the order to show) with their deliveries (DELIVERIES_OF_EVENTS rows, by
+    delivery id) and each delivery's attempts (ATTEMPTS_OF_DELIVERIES rows, by delivery id then attempt)."""
+    attempts_of: dict[int, list[AttemptView]] = {}
+    for a in attempts:
+        attempts_of.setdefault(a["delivery_id"], []).append(attempt_view(a))
+    deliveries_of: dict[int, list[DeliveryView]] = {}
+    for d in deliveries:
+        deliveries_of.setdefault(d["event_seq"], []).append(delivery_view(d, attempts_of.get(d["delivery_id"], [])))
+    return [EventDetail(**_event_fields(e), deliveries=tuple(deliveries_of.get(e["seq"], []))) for e in events]
 
 
-def deadletter_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    (deadletter_id, delivery_id, subscription, event_seq, reason, attempts, last_outcome, last_status,
-     publish_time, last_attempt_time, created_at, redelivered_at, event_id, item) = row  # fmt: skip
-    return {
-        "id": deadletter_id,
-        "deliveryId": delivery_id,
-        "subscription": subscription,
-        "eventId": event_id,
-        "eventSeq": event_seq,
-        "deadLetterReason": reason,
-        "deliveryAttempts": attempts,
-        "lastDeliveryOutcome": last_outcome,
-        "lastHttpStatusCode": last_status,
-        "publishTime": iso(publish_time),
-        "lastDeliveryAttemptTime": iso(last_attempt_time),
-        "deadLetteredAt": iso(created_at),
-        "redeliveredAt": iso(redelivered_at),
-        "event": orjson.loads(item),
-    }
+def message_detail(row: NamedRow, events: Sequence[EventDetail]) -> MessageDetail:
+    """A MESSAGE_COLUMNS row with the events it caused."""
+    return MessageDetail(**dict(message_view(row)), events=tuple(events))
+
+
+def deadletter_view(row: NamedRow) -> DeadLetterView:
+    """A DEADLETTER_ROW row."""
+    return DeadLetterView(
+        id=row["deadletter_id"],
+        delivery_id=row["delivery_id"],
+        subscription=row["subscription"],
+        event_id=row["event_id"],
+        event_seq=row["event_seq"],
+        dead_letter_reason=row["reason"],
+        delivery_attempts=row["delivery_attempts"],
+        last_delivery_outcome=row["last_outcome"],
+        last_http_status_code=row["last_status"],
+        publish_time=row["publish_time"],
+        last_delivery_attempt_time=row["last_attempt_time"],
+        dead_lettered_at=row["created_at"],
+        redelivered_at=row["redelivered_at"],
+        event=EventGridItem.model_validate_json(bytes(row["item"])),
+    )
+
+
+def store_counts(row: NamedRow) -> StoreCounts:
+    """The COUNTS row."""
+    return StoreCounts(
+        messages=row["messages"],
+        events=row["events"],
+        pending_deliveries=row["pending_deliveries"],
+        deadletters=row["deadletters"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InboundWrites:
+    """What one transaction writes for inbound messages, in order; each dialect runs the same plan."""
+
+    # INSERT_MESSAGE parameters: the inbound messages, then their HELP auto-replies (stored already delivered).
+    messages: tuple[tuple[Any, ...], ...]
+    # (change, sender, recipient, at) in message order. The handset texts our number: an opt-out is "this
+    # sender (our number) may not text that handset", so sender = the message's to, recipient = its from.
+    optouts: tuple[tuple[str, str, str, float], ...]
+    events: tuple[NewEvent, ...]
+
+
+def inbound_writes(messages: Sequence[InboundMessage]) -> InboundWrites:
+    replies = [m.auto_reply for m in messages if m.auto_reply is not None]
+    return InboundWrites(
+        messages=(
+            *(inbound_message_row(m) for m in messages),
+            *(outgoing_message_row(r, status="delivered") for r in replies),
+        ),
+        optouts=tuple(
+            (m.opt_change, m.to_number, m.from_number, m.created_at) for m in messages if m.opt_change is not None
+        ),
+        events=tuple(m.event for m in messages),
+    )
 
 
 NAMESPACE_ENTRY_COLUMNS = (

@@ -46,14 +46,15 @@ def _epoch_from_wire(value: object) -> object:
     return Timestamp.parse(value).epoch_seconds if isinstance(value, str) else value
 
 
-def _iso(epoch: float) -> str:
+def iso(epoch: float) -> str:
+    """An instant the store recorded, as the admin API writes it (ISO 8601, up to 7 fractional digits)."""
     return Timestamp.from_epoch_seconds(epoch).format()
 
 
 EpochSeconds = Annotated[
     float,
     BeforeValidator(_epoch_from_wire),
-    PlainSerializer(_iso, return_type=str, when_used="json"),
+    PlainSerializer(iso, return_type=str, when_used="json"),
     WithJsonSchema(_DATE_TIME_SCHEMA),
 ]
 """An instant the store recorded (float Unix seconds); ISO 8601 with up to 7 fractional digits on the wire."""

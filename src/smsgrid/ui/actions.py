@@ -11,6 +11,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
+from smsgrid.api.context import AppContext
 from smsgrid.api.ids import id_number
 from smsgrid.errors import RequestError
 from smsgrid.ui import session
@@ -23,15 +24,15 @@ from smsgrid.ui.forms import (
     values_from_post,
 )
 from smsgrid.ui.pages import render_phone, render_subscription_form
-from smsgrid.ui.web import csrf_refused, login_redirect, not_found, read_form, redirect, runtime_of
+from smsgrid.ui.web import csrf_refused, login_redirect, not_found, read_form, redirect
 
 
-async def _checked_form(request: Request) -> bytes | Response:
+async def _checked_form(ctx: AppContext, request: Request) -> bytes | Response:
     """The posted body, or the response that refuses it (no session, or a CSRF token that does not match)."""
-    if (gate := login_redirect(request)) is not None:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
     body = await read_form(request)
-    if not session.csrf_ok(request, session.form_fields(body).get(session.CSRF_FIELD)):
+    if not session.csrf_ok(ctx.web_auth, request, session.form_fields(body).get(session.CSRF_FIELD)):
         return csrf_refused()
     return body
 
@@ -43,76 +44,75 @@ def _phone_url(owned: str, counterpart: str | None, notice: str) -> str:
     return f"/phones/{quote(owned, safe='+')}{query}"
 
 
-async def send(request: Request) -> Response:
-    body = await _checked_form(request)
+async def send(ctx: AppContext, request: Request) -> Response:
+    body = await _checked_form(ctx, request)
     if isinstance(body, Response):
         return body
-    runtime = runtime_of(request)
     owned = number_from_path(request.path_params["number"])
-    if owned is None or owned not in runtime.settings.resource.phone_numbers:
-        return not_found(request, f"{request.path_params['number']} is not a number of this resource.")
+    if owned is None or owned not in ctx.resource.phone_numbers:
+        return not_found(ctx, request, f"{request.path_params['number']} is not a number of this resource.")
     fields = session.form_fields(body)
     try:
-        results = await runtime.messaging.send(send_request(fields, owned))
+        results = await ctx.messaging.send(send_request(fields, owned))
     except FormError as exc:
-        return await render_phone(request, compose=fields, errors={"compose": exc.problems}, status=400)
+        return await render_phone(ctx, request, compose=fields, errors={"compose": exc.problems}, status=400)
     except RequestError as exc:
-        return await render_phone(request, compose=fields, errors={"compose": [exc.message]}, status=exc.status)
+        return await render_phone(ctx, request, compose=fields, errors={"compose": [exc.message]}, status=exc.status)
     first = next((r for r in results if r.get("successful")), None)
     counterpart = first["to"] if first else None
     return redirect(_phone_url(owned, counterpart, "sent"))
 
 
-async def receive(request: Request) -> Response:
+async def receive(ctx: AppContext, request: Request) -> Response:
     """ "Text this number": an SMS from a handset to the owned number, as `POST /admin/inbound` records it."""
-    body = await _checked_form(request)
+    body = await _checked_form(ctx, request)
     if isinstance(body, Response):
         return body
-    runtime = runtime_of(request)
     owned = number_from_path(request.path_params["number"])
-    if owned is None or owned not in runtime.settings.resource.phone_numbers:
-        return not_found(request, f"{request.path_params['number']} is not a number of this resource.")
+    if owned is None or owned not in ctx.resource.phone_numbers:
+        return not_found(ctx, request, f"{request.path_params['number']} is not a number of this resource.")
     fields = session.form_fields(body)
     try:
         sender, text = inbound_fields(fields)
-        await runtime.messaging.receive(sender, owned, text)
+        await ctx.messaging.receive(sender, owned, text)
     except FormError as exc:
-        return await render_phone(request, inbound=fields, errors={"inbound": exc.problems}, status=400)
+        return await render_phone(ctx, request, inbound=fields, errors={"inbound": exc.problems}, status=400)
     except RequestError as exc:
-        return await render_phone(request, inbound=fields, errors={"inbound": [exc.message]}, status=exc.status)
+        return await render_phone(ctx, request, inbound=fields, errors={"inbound": [exc.message]}, status=exc.status)
     return redirect(_phone_url(owned, sender, "received"))
 
 
-async def subscription_create(request: Request) -> Response:
-    body = await _checked_form(request)
+async def subscription_create(ctx: AppContext, request: Request) -> Response:
+    body = await _checked_form(ctx, request)
     if isinstance(body, Response):
         return body
     name = session.form_fields(body).get("name", "").strip()
-    return await _save_subscription(request, body, name, existing=None)
+    return await _save_subscription(ctx, request, body, name, existing=None)
 
 
-async def subscription_update(request: Request) -> Response:
-    body = await _checked_form(request)
+async def subscription_update(ctx: AppContext, request: Request) -> Response:
+    body = await _checked_form(ctx, request)
     if isinstance(body, Response):
         return body
     name = request.path_params["name"]
-    existing = await runtime_of(request).subscriptions.get(name)
+    existing = await ctx.subscriptions.get(name)
     if existing is None:
-        return not_found(request, f"No event subscription named {name}.")
-    return await _save_subscription(request, body, name, existing=existing)
+        return not_found(ctx, request, f"No event subscription named {name}.")
+    return await _save_subscription(ctx, request, body, name, existing=existing)
 
 
-async def _save_subscription(request: Request, body: bytes, name: str, existing: dict[str, object] | None) -> Response:
-    runtime = runtime_of(request)
+async def _save_subscription(
+    ctx: AppContext, request: Request, body: bytes, name: str, existing: dict[str, object] | None
+) -> Response:
     fields = session.form_lists(body)
     stored = None
     if existing is not None:
         # The stored spec keeps the secrets the form never shows (URL query, secret attributes); edit on top of it.
-        record = next((r for r in await runtime.store.list_subscriptions() if r.name == name), None)
+        record = next((r for r in await ctx.store.list_subscriptions() if r.name == name), None)
         stored = record.spec.get("properties") if record is not None else None
     try:
         props = subscription_properties(fields, stored)
-        result = await runtime.subscriptions.put(name, {"properties": props})
+        result = await ctx.subscriptions.put(name, {"properties": props})
     except FormError as exc:
         problems = exc.problems
     except RequestError as exc:
@@ -125,29 +125,28 @@ async def _save_subscription(request: Request, body: bytes, name: str, existing:
         base = existing["properties"]
         assert isinstance(base, dict)
         values["endpoint_base_url"] = base["destination"]["properties"].get("endpointBaseUrl") or ""
-    return render_subscription_form(request, existing, values, problems, status=400)
+    return render_subscription_form(ctx, request, existing, values, problems, status=400)
 
 
-async def subscription_delete(request: Request) -> Response:
-    body = await _checked_form(request)
+async def subscription_delete(ctx: AppContext, request: Request) -> Response:
+    body = await _checked_form(ctx, request)
     if isinstance(body, Response):
         return body
     name = request.path_params["name"]
-    if not await runtime_of(request).subscriptions.delete(name):
-        return not_found(request, f"No event subscription named {name}.")
+    if not await ctx.subscriptions.delete(name):
+        return not_found(ctx, request, f"No event subscription named {name}.")
     return redirect(f"/subscriptions?notice=deleted&name={quote(name, safe='')}")
 
 
-async def redeliver(request: Request) -> Response:
-    body = await _checked_form(request)
+async def redeliver(ctx: AppContext, request: Request) -> Response:
+    body = await _checked_form(ctx, request)
     if isinstance(body, Response):
         return body
-    runtime = runtime_of(request)
     text = request.path_params["deadletter_id"]
     deadletter_id = id_number(text)  # the admin API's parser: "²", "٣" or 5,000 digits are a 404, not a 500
-    found = None if deadletter_id is None else await runtime.store.get_deadletter(deadletter_id)
+    found = None if deadletter_id is None else await ctx.store.get_deadletter(deadletter_id)
     if deadletter_id is None or found is None:
-        return not_found(request, f"No dead letter with id {text[:40]}.")
-    if found["redeliveredAt"] is None and not await runtime.redeliver(deadletter_id):
+        return not_found(ctx, request, f"No dead letter with id {text[:40]}.")
+    if found.redelivered_at is None and not await ctx.redelivery(deadletter_id):
         return redirect(f"/deadletters?problem=inactive&id={deadletter_id}")
     return redirect(f"/deadletters?notice=redelivered&id={deadletter_id}")

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from smsgrid.runtime import Runtime
+from smsgrid.api.context import AppContext
 from smsgrid.ui.stats import counter_by_label
 
 MIN_INTERVAL_SECONDS = 0.5
@@ -58,26 +58,26 @@ def _digest(*parts: object) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
 
 
-async def current_versions(runtime: Runtime) -> Versions:
+async def current_versions(ctx: AppContext) -> Versions:
     """Cheap reads whose result moves whenever something a page shows does."""
-    store = runtime.store
+    store = ctx.store
     counts = await store.counts()
     recent = await store.list_messages(limit=RECENT_MESSAGES)
     newest_event = await store.list_events(limit=1)
     newest_dead = await store.list_deadletters(limit=1, include_redelivered=True)
-    subscriptions = await runtime.subscriptions.list()
+    subscriptions = await ctx.subscriptions.list()
     # Delivery attempts that end in a retry change no count; this process's attempt counter does.
-    attempts = sum(counter_by_label(runtime.metrics.deliveries, "outcome").values())
+    attempts = sum(counter_by_label(ctx.metrics.deliveries, "outcome").values())
     return Versions(
-        messages=_digest(counts["messages"], [(m["messageId"], m["status"]) for m in recent]),
+        messages=_digest(counts.messages, [(m.message_id, m.status) for m in recent]),
         events=_digest(
-            counts["events"],
-            counts["pending_deliveries"],
-            counts["deadletters"],
-            newest_event[0]["seq"] if newest_event else 0,
+            counts.events,
+            counts.pending_deliveries,
+            counts.deadletters,
+            newest_event[0].seq if newest_event else 0,
             attempts,
         ),
-        deadletters=_digest(counts["deadletters"], [(d["id"], d["redeliveredAt"]) for d in newest_dead]),
+        deadletters=_digest(counts.deadletters, [(d.id, d.redelivered_at) for d in newest_dead]),
         subscriptions=_digest(
             [
                 (
@@ -98,7 +98,7 @@ def sse_event(name: str, data: str) -> str:
 
 
 async def change_stream(
-    runtime: Runtime,
+    ctx: AppContext,
     since: Versions | None,
     *,
     min_interval_seconds: float = MIN_INTERVAL_SECONDS,
@@ -107,14 +107,14 @@ async def change_stream(
     # Starlette's StreamingResponse cancels this generator when the client goes away (it listens for
     # http.disconnect beside the stream), so the loop needs no check of its own; the lifetime bounds it anyway.
     yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
-    feed = runtime.changes
-    safety = None if runtime.store.dialect == "sqlite" else SAFETY_SECONDS
+    feed = ctx.changes
+    safety = None if ctx.store.dialect == "sqlite" else SAFETY_SECONDS
     last = since
     deadline = time.monotonic() + lifetime_seconds
     while (left := deadline - time.monotonic()) > 0:
         # Read the generation before the versions: a write that lands while they are read wakes the next wait.
         generation = feed.generation
-        seen = await current_versions(runtime)
+        seen = await current_versions(ctx)
         if last is not None:
             for topic in last.changed_topics(seen):
                 yield sse_event(topic, seen.encode())

@@ -12,12 +12,13 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from smsgrid.api.context import AppContext
 from smsgrid.ui import stats
 from smsgrid.ui.conversations import conversations, thread
 from smsgrid.ui.forms import EVENT_TYPES, SCHEMAS, number_from_path, subscription_form_values
 from smsgrid.ui.live import Versions, change_stream, current_versions
 from smsgrid.ui.timeline import message_steps
-from smsgrid.ui.web import login_redirect, not_found, redirect, render, runtime_of
+from smsgrid.ui.web import login_redirect, not_found, redirect, render
 
 DASHBOARD_WINDOW = 1000  # newest messages / events the dashboard's numbers are computed over
 PHONE_WINDOW = 500
@@ -25,20 +26,19 @@ LIST_LIMIT = 100
 DEFAULT_HANDSET = "+14255550123"
 
 
-async def dashboard(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def dashboard(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
-    runtime = runtime_of(request)
-    versions = await current_versions(runtime)
-    store = runtime.store
-    now = runtime.clock.now()
+    versions = await current_versions(ctx)
+    store = ctx.store
+    now = ctx.clock.now()
     counts = await store.counts()
     messages = await store.list_messages(limit=DASHBOARD_WINDOW)
     events = await store.list_events(limit=DASHBOARD_WINDOW)
-    subscriptions = await runtime.subscriptions.list()
-    metrics = runtime.metrics
-    message_series = stats.Series(stats.per_minute(_epochs(messages, "createdAt"), now))
-    event_series = stats.Series(stats.per_minute(_epochs(events, "publishedAt"), now))
+    subscriptions = await ctx.subscriptions.list()
+    metrics = ctx.metrics
+    message_series = stats.Series(stats.per_minute([m.created_at for m in messages], now))
+    event_series = stats.Series(stats.per_minute([e.published_at for e in events], now))
     webhooks = stats.webhook_summary(
         stats.counter_by_label(metrics.deliveries, "outcome"),
         sum(stats.counter_by_label(metrics.delivered, "subscription").values()),
@@ -47,6 +47,7 @@ async def dashboard(request: Request) -> Response:
         stats.histogram_buckets(metrics.attempt_duration),
     )
     return render(
+        ctx,
         request,
         "dashboard.html",
         {
@@ -60,29 +61,26 @@ async def dashboard(request: Request) -> Response:
             "subscriptions": subscriptions,
             "recent_messages": messages[:8],
             "recent_events": events[:8],
-            "topic": runtime.subscriptions.topic,
+            "topic": ctx.subscriptions.topic,
         },
         versions=versions,
     )
 
 
-def _epochs(rows: list[dict[str, Any]], key: str) -> list[float]:
-    return [e for e in (stats.epoch_of(r.get(key)) for r in rows) if e is not None]
-
-
-async def phones(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def phones(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
-    return redirect(f"/phones/{runtime_of(request).settings.resource.phone_numbers[0]}")
+    return redirect(f"/phones/{ctx.resource.phone_numbers[0]}")
 
 
-async def phone(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def phone(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
-    return await render_phone(request)
+    return await render_phone(ctx, request)
 
 
 async def render_phone(
+    ctx: AppContext,
     request: Request,
     *,
     compose: dict[str, str] | None = None,
@@ -91,17 +89,17 @@ async def render_phone(
     status: int = 200,
 ) -> Response:
     """The phone page; the compose and inbound handlers re-render it with what was typed and the problems."""
-    runtime = runtime_of(request)
     owned = number_from_path(request.path_params["number"])
-    if owned is None or owned not in runtime.settings.resource.phone_numbers:
-        return not_found(request, f"{request.path_params['number']} is not a number of this resource.")
-    versions = await current_versions(runtime)
-    messages = await runtime.store.list_messages(limit=PHONE_WINDOW, number=owned)
+    if owned is None or owned not in ctx.resource.phone_numbers:
+        return not_found(ctx, request, f"{request.path_params['number']} is not a number of this resource.")
+    versions = await current_versions(ctx)
+    messages = await ctx.store.list_messages(limit=PHONE_WINDOW, number=owned)
     threads = conversations(owned, messages)
     wanted = request.query_params.get("with")
     selected = number_from_path(wanted) if wanted else (threads[0].counterpart if threads else None)
     bubbles = thread(owned, selected, messages) if selected else []
     return render(
+        ctx,
         request,
         "phone.html",
         {
@@ -121,28 +119,27 @@ async def render_phone(
     )
 
 
-async def messages(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def messages(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
-    runtime = runtime_of(request)
-    versions = await current_versions(runtime)
-    items = await runtime.store.list_messages(limit=LIST_LIMIT)
-    return render(request, "messages.html", {"active": "messages", "messages": items}, versions=versions)
+    versions = await current_versions(ctx)
+    items = await ctx.store.list_messages(limit=LIST_LIMIT)
+    return render(ctx, request, "messages.html", {"active": "messages", "messages": items}, versions=versions)
 
 
-async def message(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def message(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
-    runtime = runtime_of(request)
-    versions = await current_versions(runtime)
+    versions = await current_versions(ctx)
     message_id = request.path_params["message_id"]
-    found = await runtime.store.get_message(message_id)
+    found = await ctx.store.get_message(message_id)
     if found is None:
-        return not_found(request, f"No message with id {message_id}.")
-    owned = runtime.settings.resource.phone_numbers
-    phone_number = found["from"] if found["from"] in owned else found["to"]
-    other = found["to"] if phone_number == found["from"] else found["from"]
+        return not_found(ctx, request, f"No message with id {message_id}.")
+    owned = ctx.resource.phone_numbers
+    phone_number = found.from_number if found.from_number in owned else found.to_number
+    other = found.to_number if phone_number == found.from_number else found.from_number
     return render(
+        ctx,
         request,
         "message.html",
         {
@@ -156,59 +153,58 @@ async def message(request: Request) -> Response:
     )
 
 
-async def events(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def events(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
-    runtime = runtime_of(request)
-    versions = await current_versions(runtime)
-    items = await runtime.store.list_events(limit=LIST_LIMIT)
-    return render(request, "events.html", {"active": "events", "events": items}, versions=versions)
+    versions = await current_versions(ctx)
+    items = await ctx.store.list_events(limit=LIST_LIMIT)
+    return render(ctx, request, "events.html", {"active": "events", "events": items}, versions=versions)
 
 
-async def event(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def event(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
-    runtime = runtime_of(request)
-    versions = await current_versions(runtime)
+    versions = await current_versions(ctx)
     event_id = request.path_params["event_id"]
-    found = await runtime.store.get_event(event_id)
+    found = await ctx.store.get_event(event_id)
     if found is None:
-        return not_found(request, f"No event with id {event_id}.")
-    return render(request, "event.html", {"active": "events", "event": found}, versions=versions)
+        return not_found(ctx, request, f"No event with id {event_id}.")
+    return render(ctx, request, "event.html", {"active": "events", "event": found}, versions=versions)
 
 
-async def subscriptions(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def subscriptions(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
-    runtime = runtime_of(request)
-    versions = await current_versions(runtime)
-    items = await runtime.subscriptions.list()
+    versions = await current_versions(ctx)
+    items = await ctx.subscriptions.list()
     saved = request.query_params.get("name")
     return render(
+        ctx,
         request,
         "subscriptions.html",
-        {"active": "subscriptions", "subscriptions": items, "highlight": saved, "topic": runtime.subscriptions.topic},
+        {"active": "subscriptions", "subscriptions": items, "highlight": saved, "topic": ctx.subscriptions.topic},
         versions=versions,
     )
 
 
-async def subscription_new(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def subscription_new(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
-    return render_subscription_form(request, None, subscription_form_values(None))
+    return render_subscription_form(ctx, request, None, subscription_form_values(None))
 
 
-async def subscription_edit(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def subscription_edit(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
     name = request.path_params["name"]
-    found = await runtime_of(request).subscriptions.get(name)
+    found = await ctx.subscriptions.get(name)
     if found is None:
-        return not_found(request, f"No event subscription named {name}.")
-    return render_subscription_form(request, found, subscription_form_values(found))
+        return not_found(ctx, request, f"No event subscription named {name}.")
+    return render_subscription_form(ctx, request, found, subscription_form_values(found))
 
 
 def render_subscription_form(
+    ctx: AppContext,
     request: Request,
     existing: dict[str, Any] | None,
     values: dict[str, Any],
@@ -216,6 +212,7 @@ def render_subscription_form(
     status: int = 200,
 ) -> Response:
     return render(
+        ctx,
         request,
         "subscription_form.html",
         {
@@ -230,33 +227,33 @@ def render_subscription_form(
     )
 
 
-async def deadletters(request: Request) -> Response:
-    if (gate := login_redirect(request)) is not None:
+async def deadletters(ctx: AppContext, request: Request) -> Response:
+    if (gate := login_redirect(ctx.web_auth, request)) is not None:
         return gate
-    runtime = runtime_of(request)
-    versions = await current_versions(runtime)
-    items = await runtime.store.list_deadletters(limit=LIST_LIMIT, include_redelivered=True)
-    active_names = set(runtime.registry.active_names())
+    versions = await current_versions(ctx)
+    items = await ctx.store.list_deadletters(limit=LIST_LIMIT, include_redelivered=True)
+    active_names = set(ctx.registry.active_names())
     return render(
+        ctx,
         request,
         "deadletters.html",
         {
             "active": "deadletters",
             "deadletters": items,
             "active_subscriptions": active_names,
-            "waiting": sum(1 for d in items if d["redeliveredAt"] is None),
+            "waiting": sum(1 for d in items if d.redelivered_at is None),
         },
         versions=versions,
     )
 
 
-async def stream(request: Request) -> Response:
+async def stream(ctx: AppContext, request: Request) -> Response:
     """`text/event-stream` of change notices (see `smsgrid.ui.live`); 401 without a session."""
-    if login_redirect(request) is not None:
+    if login_redirect(ctx.web_auth, request) is not None:
         return Response("Log in first.", status_code=401, media_type="text/plain")
     since = Versions.decode(request.query_params.get("since"))
     return StreamingResponse(
-        change_stream(runtime_of(request), since),
+        change_stream(ctx, since),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

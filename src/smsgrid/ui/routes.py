@@ -2,35 +2,44 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from smsgrid.api.context import AppContext
+from smsgrid.api.routing import RouteSpec, bind_routes
 from smsgrid.ui import actions, login, pages
 
-routes: list[BaseRoute] = [
-    Route("/", pages.dashboard, methods=["GET"]),
-    Route("/login", login.login_page, methods=["GET"]),
-    Route("/login", login.login_submit, methods=["POST"]),
-    Route("/logout", login.logout, methods=["POST"]),
-    Route("/phones", pages.phones, methods=["GET"]),
-    Route("/phones/{number}", pages.phone, methods=["GET"]),
-    Route("/phones/{number}/send", actions.send, methods=["POST"]),
-    Route("/phones/{number}/inbound", actions.receive, methods=["POST"]),
-    Route("/messages", pages.messages, methods=["GET"]),
-    Route("/messages/{message_id}", pages.message, methods=["GET"]),
-    Route("/events", pages.events, methods=["GET"]),
-    Route("/events/{event_id}", pages.event, methods=["GET"]),
-    Route("/subscriptions", pages.subscriptions, methods=["GET"]),
-    Route("/subscriptions", actions.subscription_create, methods=["POST"]),
-    Route("/subscriptions/new", pages.subscription_new, methods=["GET"]),
-    Route("/subscriptions/{name}/edit", pages.subscription_edit, methods=["GET"]),
-    Route("/subscriptions/{name}/edit", actions.subscription_update, methods=["POST"]),
-    Route("/subscriptions/{name}/delete", actions.subscription_delete, methods=["POST"]),
-    Route("/deadletters", pages.deadletters, methods=["GET"]),
-    Route("/deadletters/{deadletter_id}/redeliver", actions.redeliver, methods=["POST"]),
-    Route("/ui/stream", pages.stream, methods=["GET"]),
-    # Every asset is served from the package (htmx vendored from npm, hand-written CSS): nothing from a CDN.
-    Mount("/ui/static", app=StaticFiles(packages=[("smsgrid.ui", "static")]), name="ui-static"),
+TABLE: list[RouteSpec[AppContext]] = [
+    RouteSpec("/", "GET", pages.dashboard),
+    RouteSpec("/login", "GET", login.login_page),
+    RouteSpec("/login", "POST", login.login_submit),
+    RouteSpec("/logout", "POST", login.logout),
+    RouteSpec("/phones", "GET", pages.phones),
+    RouteSpec("/phones/{number}", "GET", pages.phone),
+    RouteSpec("/phones/{number}/send", "POST", actions.send),
+    RouteSpec("/phones/{number}/inbound", "POST", actions.receive),
+    RouteSpec("/messages", "GET", pages.messages),
+    RouteSpec("/messages/{message_id}", "GET", pages.message),
+    RouteSpec("/events", "GET", pages.events),
+    RouteSpec("/events/{event_id}", "GET", pages.event),
+    RouteSpec("/subscriptions", "GET", pages.subscriptions),
+    RouteSpec("/subscriptions", "POST", actions.subscription_create),
+    RouteSpec("/subscriptions/new", "GET", pages.subscription_new),
+    RouteSpec("/subscriptions/{name}/edit", "GET", pages.subscription_edit),
+    RouteSpec("/subscriptions/{name}/edit", "POST", actions.subscription_update),
+    RouteSpec("/subscriptions/{name}/delete", "POST", actions.subscription_delete),
+    RouteSpec("/deadletters", "GET", pages.deadletters),
+    RouteSpec("/deadletters/{deadletter_id}/redeliver", "POST", actions.redeliver),
+    RouteSpec("/ui/stream", "GET", pages.stream),
 ]
 
-__all__ = ["routes"]
+
+def routes(ctx: AppContext) -> list[BaseRoute]:
+    return [
+        *bind_routes(ctx, TABLE),
+        # Every asset is served from the package (htmx vendored from npm, hand-written CSS): nothing from a CDN.
+        Mount("/ui/static", app=StaticFiles(packages=[("smsgrid.ui", "static")]), name="ui-static"),
+    ]
+
+
+__all__ = ["TABLE", "routes"]

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from smsgrid.api.auth import CSRF_HEADER, SESSION_COOKIE, web_auth_of
-from smsgrid.api.web_auth import SESSION_ABSOLUTE_SECONDS, Session
+from smsgrid.api.auth import CSRF_HEADER, SESSION_COOKIE
+from smsgrid.api.web_auth import SESSION_ABSOLUTE_SECONDS, Session, WebAuth
 
 CSRF_FIELD = "csrf"
 __all__ = ["CSRF_FIELD", "CSRF_HEADER", "SESSION_COOKIE"]
@@ -26,32 +26,32 @@ def key_matches(given: str, access_key: str) -> bool:
     return hmac.compare_digest(given.strip().encode(), access_key.encode())
 
 
-def current(request: Request) -> Session | None:
+def current(auth: WebAuth, request: Request) -> Session | None:
     """The live session of this browser, or None (no cookie, unknown, expired or logged out)."""
-    return web_auth_of(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+    return auth.sessions.get(request.cookies.get(SESSION_COOKIE))
 
 
-def is_logged_in(request: Request) -> bool:
-    return current(request) is not None
+def is_logged_in(auth: WebAuth, request: Request) -> bool:
+    return current(auth, request) is not None
 
 
-def request_csrf_token(request: Request) -> str:
-    session = current(request)
+def request_csrf_token(auth: WebAuth, request: Request) -> str:
+    session = current(auth, request)
     return session.csrf if session else ""
 
 
-def csrf_ok(request: Request, submitted: str | None) -> bool:
-    session = current(request)
+def csrf_ok(auth: WebAuth, request: Request, submitted: str | None) -> bool:
+    session = current(auth, request)
     token = submitted or request.headers.get(CSRF_HEADER)
     if session is None or not token:
         return False
     return hmac.compare_digest(token.encode(), session.csrf.encode())
 
 
-def start_session(request: Request, response: Response, *, secure: bool) -> None:
+def start_session(auth: WebAuth, request: Request, response: Response, *, secure: bool) -> None:
     """A fresh session id (the one the browser had is revoked: no fixation). HttpOnly (no script reads it) and
     SameSite=Lax (no cross-site subrequest carries it); the cookie lives no longer than the session may."""
-    session_id, _ = web_auth_of(request).sessions.start(request.cookies.get(SESSION_COOKIE))
+    session_id, _ = auth.sessions.start(request.cookies.get(SESSION_COOKIE))
     response.set_cookie(
         SESSION_COOKIE,
         session_id,
@@ -63,11 +63,11 @@ def start_session(request: Request, response: Response, *, secure: bool) -> None
     )
 
 
-def end_session(request: Request, response: Response) -> None:
+def end_session(auth: WebAuth, request: Request, response: Response) -> None:
     """Revoked on the server, so a copy of the cookie is worth nothing either."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        web_auth_of(request).sessions.end(cookie)
+        auth.sessions.end(cookie)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
 
 

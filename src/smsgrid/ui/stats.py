@@ -1,4 +1,4 @@
-"""The dashboard's numbers, computed from plain store reads and metric samples; no I/O here.
+"""The dashboard's numbers, computed from the store's read models and metric samples; no I/O here.
 
 Rates per minute come from the stored messages and events (so they are right across processes and restarts).
 Webhook success and latency come from the Prometheus metrics of this process (`smsgrid.metrics`), which is where
@@ -10,22 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from smsgrid.events.timestamps import Timestamp
+from smsgrid.store.views import MessageView
 
 CHART_MINUTES = 30
-
-
-def epoch_of(iso: str | None) -> float | None:
-    if not iso:
-        return None
-    try:
-        return Timestamp.parse(iso).epoch_seconds
-    except ValueError:
-        return None
 
 
 def per_minute(moments: Iterable[float], now: float, minutes: int = CHART_MINUTES) -> tuple[int, ...]:
@@ -152,12 +142,12 @@ class SmsSummary:
         return percentile(self.carrier_latencies, 0.95)
 
 
-def sms_summary(messages: Iterable[dict[str, Any]]) -> SmsSummary:
+def sms_summary(messages: Iterable[MessageView]) -> SmsSummary:
     delivered = failed = in_flight = no_report = received = 0
     latencies = []
     for m in messages:
-        status = m.get("status")
-        if m.get("direction") == "incoming":
+        status = m.status
+        if m.direction == "incoming":
             received += 1
             continue
         if status == "delivered":
@@ -169,9 +159,7 @@ def sms_summary(messages: Iterable[dict[str, Any]]) -> SmsSummary:
         else:
             in_flight += 1
         if status in ("delivered", "failed"):
-            start, end = epoch_of(m.get("createdAt")), epoch_of(m.get("updatedAt"))
-            if start is not None and end is not None:
-                latencies.append(max(0.0, end - start))
+            latencies.append(max(0.0, m.updated_at - m.created_at))
     return SmsSummary(delivered, failed, in_flight, no_report, received, tuple(latencies))
 
 

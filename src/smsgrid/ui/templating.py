@@ -8,7 +8,10 @@ from typing import Any
 import jinja2
 import orjson
 import phonenumbers
+from pydantic import BaseModel
 
+from smsgrid.events.timestamps import Timestamp
+from smsgrid.store.views import iso, wire
 from smsgrid.ui import stats
 from smsgrid.ui.timeline import attempt_outcome_class, delivery_state_class, message_state_class
 
@@ -24,6 +27,13 @@ def pretty_phone(e164: str) -> str:
     return text if isinstance(text, str) else e164
 
 
+def iso_time(moment: float | Timestamp | None) -> str | None:
+    """What the page shows of a time: ISO 8601 UTC, as the admin API writes it (the store keeps epoch seconds)."""
+    if moment is None:
+        return None
+    return moment.format() if isinstance(moment, Timestamp) else iso(moment)
+
+
 def clock_time(iso: str | None) -> str:
     """`HH:MM:SS` of an ISO 8601 UTC time (the page's script shows it in the browser's zone)."""
     if not iso or "T" not in iso:
@@ -36,7 +46,9 @@ def short_event_type(event_type: str | None) -> str:
 
 
 def pretty_json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    """A document as the admin API writes it (a read model in its wire form), indented, keys sorted."""
+    document = wire(value) if isinstance(value, BaseModel) else value
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
 
 
 def initials(e164: str) -> str:
@@ -56,6 +68,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(
         phone=pretty_phone,
         clock=clock_time,
+        iso=iso_time,
         seconds=stats.format_seconds,
         percent=stats.format_percent,
         short_type=short_event_type,

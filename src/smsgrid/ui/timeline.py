@@ -4,9 +4,10 @@ events it caused with every webhook delivery attempt (from `Store.get_message`, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from smsgrid.events.timestamps import Timestamp
 from smsgrid.sms import description
+from smsgrid.store.views import EventDetail, MessageDetail
 
 # Step states drive the dot colour: done (green), failed (red), waiting (amber, pulsing), info (grey).
 DONE, FAILED, WAITING, INFO = "done", "failed", "waiting", "info"
@@ -15,74 +16,66 @@ DONE, FAILED, WAITING, INFO = "done", "failed", "waiting", "info"
 @dataclass(frozen=True, slots=True)
 class Step:
     title: str
-    at: str | None
+    at: float | Timestamp | None  # epoch seconds the store recorded, or a carrier attempt's report timestamp
     state: str
     detail: str = ""
-    event: dict[str, Any] | None = None  # an event step carries the event with its deliveries
+    event: EventDetail | None = None  # an event step carries the event with its deliveries
     facts: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-def message_steps(message: dict[str, Any]) -> list[Step]:
-    if message.get("direction") == "incoming":
+def message_steps(message: MessageDetail) -> list[Step]:
+    if message.direction == "incoming":
         steps = [
             Step(
                 "Received",
-                message.get("createdAt"),
+                message.created_at,
                 DONE,
-                f"A handset texted {message.get('to')}; smsgrid published SMSReceived.",
+                f"A handset texted {message.to_number}; smsgrid published SMSReceived.",
             )
         ]
     else:
         steps = _outgoing_steps(message)
-    for event in message.get("events") or []:
+    for event in message.events:
         steps.append(_event_step(event))
     return steps
 
 
-def _outgoing_steps(message: dict[str, Any]) -> list[Step]:
+def _outgoing_steps(message: MessageDetail) -> list[Step]:
     steps = [
         Step(
             "Accepted",
-            message.get("createdAt"),
+            message.created_at,
             DONE,
             "POST /sms answered 202; the message was committed and handed to the simulated carrier.",
             facts=(
-                ("Segments", f"{message.get('segments')} ({message.get('encoding')})"),
-                ("Delivery report", "requested" if message.get("enableDeliveryReport") else "not requested"),
+                ("Segments", f"{message.segments} ({message.encoding})"),
+                ("Delivery report", "requested" if message.enable_delivery_report else "not requested"),
             ),
         )
     ]
-    report = message.get("deliveryReport") or {}
-    attempts = report.get("deliveryAttempts") or []
+    attempts = message.delivery_report.delivery_attempts if message.delivery_report else ()
     for n, attempt in enumerate(attempts, start=1):
-        ok = attempt.get("segmentsSucceeded", 0) > 0 and attempt.get("segmentsFailed", 0) == 0
+        ok = attempt.segments_succeeded > 0 and attempt.segments_failed == 0
         steps.append(
             Step(
                 f"Carrier attempt {n}",
-                attempt.get("timestamp"),
+                attempt.timestamp,
                 DONE if ok else FAILED,
-                f"{attempt.get('segmentsSucceeded', 0)} segment(s) delivered, "
-                f"{attempt.get('segmentsFailed', 0)} failed.",
+                f"{attempt.segments_succeeded} segment(s) delivered, {attempt.segments_failed} failed.",
             )
         )
-    status = message.get("status")
-    code = message.get("deliveryStatusCode")
-    details = description(code) if isinstance(code, int) else ""
+    status = message.status
+    code = message.delivery_status_code
+    details = description(code) if code is not None else ""
     if status == "delivered":
-        steps.append(
-            Step("Delivered", message.get("updatedAt"), DONE, f"Carrier report: {details}", facts=_code_facts(code))
-        )
+        steps.append(Step("Delivered", message.updated_at, DONE, f"Carrier report: {details}", facts=_code_facts(code)))
     elif status == "failed":
-        steps.append(
-            Step("Failed", message.get("updatedAt"), FAILED, f"Carrier report: {details}", facts=_code_facts(code))
-        )
+        steps.append(Step("Failed", message.updated_at, FAILED, f"Carrier report: {details}", facts=_code_facts(code)))
     elif status == "sent":
-        steps.append(
-            Step("Sent", message.get("updatedAt"), INFO, "The carrier took the message and never sent a report.")
-        )
+        steps.append(Step("Sent", message.updated_at, INFO, "The carrier took the message and never sent a report."))
     else:
         steps.append(Step("Waiting for the carrier", None, WAITING, "The delivery report has not come back yet."))
-    if status in ("delivered", "failed") and not message.get("enableDeliveryReport"):
+    if status in ("delivered", "failed") and not message.enable_delivery_report:
         steps.append(
             Step(
                 "No delivery report event",
@@ -94,13 +87,13 @@ def _outgoing_steps(message: dict[str, Any]) -> list[Step]:
     return steps
 
 
-def _code_facts(code: object) -> tuple[tuple[str, str], ...]:
+def _code_facts(code: int | None) -> tuple[tuple[str, str], ...]:
     return (("Status code", str(code)),) if code is not None else ()
 
 
-def _event_step(event: dict[str, Any]) -> Step:
-    deliveries = event.get("deliveries") or []
-    states = {d.get("state") for d in deliveries}
+def _event_step(event: EventDetail) -> Step:
+    deliveries = event.deliveries
+    states = {d.state for d in deliveries}
     if not deliveries:
         state, detail = INFO, "No subscription matched this event."
     elif "deadlettered" in states:
@@ -109,8 +102,8 @@ def _event_step(event: dict[str, Any]) -> Step:
         state, detail = WAITING, "Delivery to a subscription is still pending or retrying."
     else:
         state, detail = DONE, f"Delivered to {len(deliveries)} subscription(s)."
-    short = str(event.get("eventType", "")).rsplit(".", 1)[-1]
-    return Step(f"Event {short}", event.get("publishedAt"), state, detail, event=event)
+    short = event.event_type.rsplit(".", 1)[-1]
+    return Step(f"Event {short}", event.published_at, state, detail, event=event)
 
 
 def delivery_state_class(state: str | None) -> str:

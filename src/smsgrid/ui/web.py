@@ -1,4 +1,4 @@
-"""What every UI handler shares: the runtime, the login gate, CSRF, and rendering a page with safe headers."""
+"""What every UI handler shares: the login gate, CSRF, and rendering a page with safe headers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from urllib.parse import quote, urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from smsgrid.api.context import AppContext
 from smsgrid.api.responses import read_body
-from smsgrid.runtime import Runtime
+from smsgrid.api.web_auth import WebAuth
 from smsgrid.ui import session
 from smsgrid.ui.live import Versions
 from smsgrid.ui.templating import environment
@@ -44,18 +45,9 @@ PROBLEMS = {
 MAX_FORM_BYTES = 64 * 1024
 
 
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def access_key_of(request: Request) -> str:
-    return runtime_of(request).settings.resource.access_key
-
-
-def login_redirect(request: Request) -> Response | None:
+def login_redirect(auth: WebAuth, request: Request) -> Response | None:
     """None when the visitor holds a session; otherwise a redirect to the login page that comes back here."""
-    if session.is_logged_in(request):
+    if session.is_logged_in(auth, request):
         return None
     if request.headers.get("hx-request") == "true":
         # A live refresh after the session ended: have htmx load the login page as a whole page, rather than
@@ -81,6 +73,7 @@ def csrf_refused() -> Response:
 
 
 def render(
+    ctx: AppContext,
     request: Request,
     template: str,
     context: dict[str, Any],
@@ -88,18 +81,17 @@ def render(
     versions: Versions | None = None,
     status: int = 200,
 ) -> Response:
-    runtime = runtime_of(request)
-    logged_in = session.is_logged_in(request)
+    logged_in = session.is_logged_in(ctx.web_auth, request)
     notice = NOTICES.get(request.query_params.get("notice", ""))
     base = {
         "request": request,
         "path": request.url.path,
         "refresh_url": refresh_url(request),
-        "csrf": session.request_csrf_token(request) if logged_in else "",
+        "csrf": session.request_csrf_token(ctx.web_auth, request) if logged_in else "",
         "csrf_field": session.CSRF_FIELD,
         "logged_in": logged_in,
-        "owned_numbers": runtime.settings.resource.phone_numbers,
-        "resource_name": runtime.settings.resource.name,
+        "owned_numbers": ctx.resource.phone_numbers,
+        "resource_name": ctx.resource.name,
         "since": versions.encode() if versions else "",
         "notice": notice,
         "problem": PROBLEMS.get(request.query_params.get("problem", "")),
@@ -118,5 +110,5 @@ def redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
-def not_found(request: Request, what: str) -> Response:
-    return render(request, "not_found.html", {"what": what, "active": ""}, status=404)
+def not_found(ctx: AppContext, request: Request, what: str) -> Response:
+    return render(ctx, request, "not_found.html", {"what": what, "active": ""}, status=404)

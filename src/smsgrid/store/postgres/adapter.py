@@ -40,6 +40,14 @@ from smsgrid.store.records import (
     OutgoingMessage,
     SubscriptionRecord,
 )
+from smsgrid.store.views import (
+    DeadLetterView,
+    EventDetail,
+    EventView,
+    MessageDetail,
+    MessageView,
+    StoreCounts,
+)
 
 log = logging.getLogger("smsgrid.store.postgres")
 
@@ -470,22 +478,20 @@ class PostgresStore:
 
     # -- reads for the admin API and UI ----------------------------------------------------------------------
 
-    async def get_message(self, message_id: str) -> dict[str, Any] | None:
-        async def work(conn: asyncpg.Connection) -> dict[str, Any] | None:
+    async def get_message(self, message_id: str) -> MessageDetail | None:
+        async def work(conn: asyncpg.Connection) -> MessageDetail | None:
             row = await conn.fetchrow(q.MESSAGE_COLUMNS + " WHERE message_id = $1", message_id)
             if row is None:
                 return None
-            message = common.message_dict(tuple(row))
             events = await conn.fetch(q.EVENT_COLUMNS + " WHERE message_id = $1 ORDER BY seq", message_id)
-            message["events"] = await _events_with_deliveries(conn, events)
-            return message
+            return common.message_detail(row, await _event_details(conn, events))
 
         return await self._read(work)
 
     async def list_messages(
         self, *, limit: int, before: float | None = None, number: str | None = None
-    ) -> list[dict[str, Any]]:
-        async def work(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    ) -> list[MessageView]:
+        async def work(conn: asyncpg.Connection) -> list[MessageView]:
             where: list[str] = ["TRUE"]
             args: list[Any] = []
             if before is not None:
@@ -496,51 +502,47 @@ class PostgresStore:
                 where.append(f"(from_number = ${len(args)} OR to_number = ${len(args)})")
             args.append(limit)
             sql = q.MESSAGE_COLUMNS + f" WHERE {' AND '.join(where)} ORDER BY created_at DESC LIMIT ${len(args)}"
-            return [common.message_dict(tuple(row)) for row in await conn.fetch(sql, *args)]
+            return [common.message_view(row) for row in await conn.fetch(sql, *args)]
 
         return await self._read(work)
 
-    async def get_event(self, event_id: str) -> dict[str, Any] | None:
-        async def work(conn: asyncpg.Connection) -> dict[str, Any] | None:
-            row = await conn.fetchrow(q.EVENT_COLUMNS + " WHERE event_id = $1 ORDER BY seq DESC LIMIT 1", event_id)
-            if row is None:
-                return None
-            [event] = await _events_with_deliveries(conn, [row])
-            return event
+    async def get_event(self, event_id: str) -> EventDetail | None:
+        async def work(conn: asyncpg.Connection) -> EventDetail | None:
+            rows = await conn.fetch(q.EVENT_COLUMNS + " WHERE event_id = $1 ORDER BY seq DESC LIMIT 1", event_id)
+            return (await _event_details(conn, rows))[0] if rows else None
 
         return await self._read(work)
 
-    async def list_events(self, *, limit: int, before_seq: int | None = None) -> list[dict[str, Any]]:
-        async def work(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    async def list_events(self, *, limit: int, before_seq: int | None = None) -> list[EventView]:
+        async def work(conn: asyncpg.Connection) -> list[EventView]:
             if before_seq is None:
                 rows = await conn.fetch(q.EVENT_COLUMNS + " ORDER BY seq DESC LIMIT $1", limit)
             else:
                 rows = await conn.fetch(
                     q.EVENT_COLUMNS + " WHERE seq < $1 ORDER BY seq DESC LIMIT $2", before_seq, limit
                 )
-            return [common.event_dict(tuple(row)) for row in rows]
+            return [common.event_view(row) for row in rows]
 
         return await self._read(work)
 
-    async def list_deadletters(self, *, limit: int, include_redelivered: bool = False) -> list[dict[str, Any]]:
-        async def work(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    async def list_deadletters(self, *, limit: int, include_redelivered: bool = False) -> list[DeadLetterView]:
+        async def work(conn: asyncpg.Connection) -> list[DeadLetterView]:
             where = "" if include_redelivered else " WHERE x.redelivered_at IS NULL"
             sql = q.DEADLETTER_ROW + where + " ORDER BY x.deadletter_id DESC LIMIT $1"
-            return [common.deadletter_dict(tuple(row)) for row in await conn.fetch(sql, limit)]
+            return [common.deadletter_view(row) for row in await conn.fetch(sql, limit)]
 
         return await self._read(work)
 
-    async def get_deadletter(self, deadletter_id: int) -> dict[str, Any] | None:
-        async def work(conn: asyncpg.Connection) -> dict[str, Any] | None:
+    async def get_deadletter(self, deadletter_id: int) -> DeadLetterView | None:
+        async def work(conn: asyncpg.Connection) -> DeadLetterView | None:
             row = await conn.fetchrow(q.DEADLETTER_ROW + " WHERE x.deadletter_id = $1", deadletter_id)
-            return None if row is None else common.deadletter_dict(tuple(row))
+            return None if row is None else common.deadletter_view(row)
 
         return await self._read(work)
 
-    async def counts(self) -> dict[str, int]:
-        async def work(conn: asyncpg.Connection) -> dict[str, int]:
-            messages, events, pending, dead = await conn.fetchrow(q.COUNTS)
-            return {"messages": messages, "events": events, "pending_deliveries": pending, "deadletters": dead}
+    async def counts(self) -> StoreCounts:
+        async def work(conn: asyncpg.Connection) -> StoreCounts:
+            return common.store_counts(await conn.fetchrow(q.COUNTS))
 
         return await self._read(work)
 
@@ -585,29 +587,20 @@ def _accept_args(m: OutgoingMessage) -> tuple[Any, ...]:
 async def _insert_inbound(
     tx: Transaction, messages: Sequence[InboundMessage], *, events: Sequence[NewEvent] | None = None
 ) -> None:
-    """Inbound SMS: the message, its opt-out change, its event, the HELP auto-reply (already delivered).
+    """Inbound SMS: the messages, their opt-out changes, their events, the HELP auto-replies (rows.inbound_writes).
 
     `events`, when given, are committed in place of the messages' own events (the carrier passes its reports and
     the replies' events interleaved, in the order the SQLite adapter writes them)."""
     conn = tx.conn
-    if messages:
-        await conn.executemany(
-            q.INSERT_MESSAGE,
-            [common.inbound_message_row(m) for m in messages],
-        )
-    for m in messages:
-        # The handset texts our number: the opt-out is "this sender (our number) may not text that handset".
-        if m.opt_change == "out":
-            await conn.execute(q.OPTOUT_ADD, m.to_number, m.from_number, m.created_at)
-        elif m.opt_change == "in":
-            await conn.execute(q.OPTOUT_REMOVE, m.to_number, m.from_number)
-    await _insert_events(tx, [m.event for m in messages] if events is None else events)
-    replies = [m.auto_reply for m in messages if m.auto_reply is not None]
-    if replies:
-        await conn.executemany(
-            q.INSERT_MESSAGE,
-            [common.outgoing_message_row(r, status="delivered") for r in replies],
-        )
+    writes = common.inbound_writes(messages)
+    if writes.messages:
+        await conn.executemany(q.INSERT_MESSAGE, writes.messages)
+    for change, sender, recipient, at in writes.optouts:
+        if change == "out":
+            await conn.execute(q.OPTOUT_ADD, sender, recipient, at)
+        else:
+            await conn.execute(q.OPTOUT_REMOVE, sender, recipient)
+    await _insert_events(tx, writes.events if events is None else events)
 
 
 async def _insert_events(tx: Transaction, events: Sequence[NewEvent]) -> None:
@@ -624,24 +617,12 @@ async def _insert_events(tx: Transaction, events: Sequence[NewEvent]) -> None:
         tx.notify(q.CHANNEL_DELIVERIES)
 
 
-async def _events_with_deliveries(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
-    seqs = [row[0] for row in rows]
+async def _event_details(conn: asyncpg.Connection, events: Sequence[asyncpg.Record]) -> list[EventDetail]:
+    seqs = [e["seq"] for e in events]
     deliveries = await conn.fetch(q.DELIVERIES_OF_EVENTS, seqs) if seqs else []
-    attempts = await conn.fetch(q.ATTEMPTS_OF_DELIVERIES, [d[0] for d in deliveries]) if deliveries else []
-    attempts_of: dict[int, list[dict[str, Any]]] = {}
-    for a in attempts:
-        attempts_of.setdefault(a[6], []).append(common.attempt_dict(tuple(a)[:6]))
-    deliveries_of: dict[int, list[dict[str, Any]]] = {}
-    for d in deliveries:
-        delivery = common.delivery_dict(tuple(d)[:7])
-        delivery["attempts"] = attempts_of.get(d[0], [])
-        deliveries_of.setdefault(d[7], []).append(delivery)
-    events = []
-    for row in rows:
-        event = common.event_dict(tuple(row))
-        event["deliveries"] = deliveries_of.get(row[0], [])
-        events.append(event)
-    return events
+    ids = [d["delivery_id"] for d in deliveries]
+    attempts = await conn.fetch(q.ATTEMPTS_OF_DELIVERIES, ids) if ids else []
+    return common.event_details(events, deliveries, attempts)
 
 
 def _row_count(status: str) -> int:

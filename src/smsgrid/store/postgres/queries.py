@@ -181,9 +181,9 @@ SELECT attempt, at, status, outcome, duration_ms, error, delivery_id
 FROM attempts WHERE delivery_id = ANY($1::bigint[]) ORDER BY delivery_id, attempt
 """
 COUNTS = """
-SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM events),
-       (SELECT count(*) FROM deliveries WHERE state = 'pending'),
-       (SELECT count(*) FROM deadletters WHERE redelivered_at IS NULL)
+SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM events) AS events,
+       (SELECT count(*) FROM deliveries WHERE state = 'pending') AS pending_deliveries,
+       (SELECT count(*) FROM deadletters WHERE redelivered_at IS NULL) AS deadletters
 """
 
 # -- retention ------------------------------------------------------------------------------------------------------

@@ -28,6 +28,14 @@ from smsgrid.store.records import (
 from smsgrid.store.sqlite import queries as q
 from smsgrid.store.sqlite.executor import SqliteExecutor, connect
 from smsgrid.store.sqlite.migrate import migrate
+from smsgrid.store.views import (
+    DeadLetterView,
+    EventDetail,
+    EventView,
+    MessageDetail,
+    MessageView,
+    StoreCounts,
+)
 
 
 def _create_private(path: Path) -> None:
@@ -69,7 +77,7 @@ class SqliteStore:
         return await self._writer.submit(work)
 
     async def record_inbound(self, message: InboundMessage) -> None:
-        await self._writer.submit(lambda conn: _insert_inbound(conn, message))
+        await self._writer.submit(lambda conn: _insert_inbound(conn, [message]))
 
     # -- the carrier -----------------------------------------------------------------------------------------
 
@@ -89,14 +97,16 @@ class SqliteStore:
 
     async def finish_carrier_jobs(self, results: Sequence[CarrierResult], now: float) -> None:
         def work(conn: sqlite3.Connection) -> None:
+            events: list[NewEvent] = []
             for r in results:
                 report = orjson.dumps(r.report).decode() if r.report is not None else None
                 conn.execute(q.FINISH_MESSAGE, (r.status, r.status_code, report, now, r.message_id))
                 conn.execute(q.DELETE_CARRIER_JOB, (r.message_id,))
                 if r.event is not None:
-                    _insert_event(conn, r.event)
+                    events.append(r.event)
                 if r.reply is not None:
-                    _insert_inbound(conn, r.reply)
+                    events.append(r.reply.event)
+            _insert_inbound(conn, [r.reply for r in results if r.reply is not None], events=events)
 
         await self._writer.submit(work)
 
@@ -337,22 +347,20 @@ class SqliteStore:
 
     # -- reads for the admin API and UI ----------------------------------------------------------------------
 
-    async def get_message(self, message_id: str) -> dict[str, Any] | None:
-        def work(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute(q.MESSAGE_COLUMNS + " WHERE message_id = ?", (message_id,)).fetchone()
+    async def get_message(self, message_id: str) -> MessageDetail | None:
+        def work(conn: sqlite3.Connection) -> MessageDetail | None:
+            row = _named(conn, q.MESSAGE_COLUMNS + " WHERE message_id = ?", (message_id,)).fetchone()
             if row is None:
                 return None
-            message = common.message_dict(row)
-            events = conn.execute(q.EVENT_COLUMNS + " WHERE message_id = ? ORDER BY seq", (message_id,)).fetchall()
-            message["events"] = [_event_with_deliveries(conn, e) for e in events]
-            return message
+            events = _named(conn, q.EVENT_COLUMNS + " WHERE message_id = ? ORDER BY seq", (message_id,)).fetchall()
+            return common.message_detail(row, _event_details(conn, events))
 
         return await self._reader.submit(work)
 
     async def list_messages(
         self, *, limit: int, before: float | None = None, number: str | None = None
-    ) -> list[dict[str, Any]]:
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    ) -> list[MessageView]:
+        def work(conn: sqlite3.Connection) -> list[MessageView]:
             where: list[str] = ["1 = 1"]
             args: list[Any] = []
             if before is not None:
@@ -362,55 +370,46 @@ class SqliteStore:
                 where.append("(from_number = ? OR to_number = ?)")
                 args.extend([number, number])
             sql = q.MESSAGE_COLUMNS + f" WHERE {' AND '.join(where)} ORDER BY created_at DESC LIMIT ?"
-            return [common.message_dict(row) for row in conn.execute(sql, [*args, limit]).fetchall()]
+            return [common.message_view(row) for row in _named(conn, sql, [*args, limit]).fetchall()]
 
         return await self._reader.submit(work)
 
-    async def get_event(self, event_id: str) -> dict[str, Any] | None:
-        def work(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute(q.EVENT_COLUMNS + " WHERE event_id = ? ORDER BY seq DESC", (event_id,)).fetchone()
-            return None if row is None else _event_with_deliveries(conn, row)
+    async def get_event(self, event_id: str) -> EventDetail | None:
+        def work(conn: sqlite3.Connection) -> EventDetail | None:
+            sql = q.EVENT_COLUMNS + " WHERE event_id = ? ORDER BY seq DESC LIMIT 1"
+            rows = _named(conn, sql, (event_id,)).fetchall()
+            return _event_details(conn, rows)[0] if rows else None
 
         return await self._reader.submit(work)
 
-    async def list_events(self, *, limit: int, before_seq: int | None = None) -> list[dict[str, Any]]:
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    async def list_events(self, *, limit: int, before_seq: int | None = None) -> list[EventView]:
+        def work(conn: sqlite3.Connection) -> list[EventView]:
             if before_seq is None:
-                rows = conn.execute(q.EVENT_COLUMNS + " ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+                rows = _named(conn, q.EVENT_COLUMNS + " ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
             else:
-                rows = conn.execute(
-                    q.EVENT_COLUMNS + " WHERE seq < ? ORDER BY seq DESC LIMIT ?", (before_seq, limit)
-                ).fetchall()
-            return [common.event_dict(row) for row in rows]
+                sql = q.EVENT_COLUMNS + " WHERE seq < ? ORDER BY seq DESC LIMIT ?"
+                rows = _named(conn, sql, (before_seq, limit)).fetchall()
+            return [common.event_view(row) for row in rows]
 
         return await self._reader.submit(work)
 
-    async def list_deadletters(self, *, limit: int, include_redelivered: bool = False) -> list[dict[str, Any]]:
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    async def list_deadletters(self, *, limit: int, include_redelivered: bool = False) -> list[DeadLetterView]:
+        def work(conn: sqlite3.Connection) -> list[DeadLetterView]:
             where = "" if include_redelivered else " WHERE x.redelivered_at IS NULL"
             sql = q.DEADLETTER_ROW + where + " ORDER BY x.deadletter_id DESC LIMIT ?"
-            return [common.deadletter_dict(row) for row in conn.execute(sql, (limit,)).fetchall()]
+            return [common.deadletter_view(row) for row in _named(conn, sql, (limit,)).fetchall()]
 
         return await self._reader.submit(work)
 
-    async def get_deadletter(self, deadletter_id: int) -> dict[str, Any] | None:
-        def work(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute(q.DEADLETTER_ROW + " WHERE x.deadletter_id = ?", (deadletter_id,)).fetchone()
-            return None if row is None else common.deadletter_dict(row)
+    async def get_deadletter(self, deadletter_id: int) -> DeadLetterView | None:
+        def work(conn: sqlite3.Connection) -> DeadLetterView | None:
+            row = _named(conn, q.DEADLETTER_ROW + " WHERE x.deadletter_id = ?", (deadletter_id,)).fetchone()
+            return None if row is None else common.deadletter_view(row)
 
         return await self._reader.submit(work)
 
-    async def counts(self) -> dict[str, int]:
-        def work(conn: sqlite3.Connection) -> dict[str, int]:
-            messages, events, pending, dead = conn.execute(q.COUNTS).fetchone()
-            return {
-                "messages": messages,
-                "events": events,
-                "pending_deliveries": pending,
-                "deadletters": dead,
-            }
-
-        return await self._reader.submit(work)
+    async def counts(self) -> StoreCounts:
+        return await self._reader.submit(lambda conn: common.store_counts(_named(conn, q.COUNTS, ()).fetchone()))
 
     # -- scale-out and retention -----------------------------------------------------------------------------
 
@@ -451,16 +450,22 @@ def _insert_outgoing(conn: sqlite3.Connection, m: OutgoingMessage, *, status: st
     return cursor.rowcount == 1
 
 
-def _insert_inbound(conn: sqlite3.Connection, m: InboundMessage) -> None:
-    conn.execute(q.INSERT_MESSAGE, common.inbound_message_row(m))
-    # The handset texts our number: the opt-out is "this sender (our number) may not text that handset".
-    if m.opt_change == "out":
-        conn.execute(q.OPTOUT_ADD, (m.to_number, m.from_number, m.created_at))
-    elif m.opt_change == "in":
-        conn.execute(q.OPTOUT_REMOVE, (m.to_number, m.from_number))
-    _insert_event(conn, m.event)
-    if m.auto_reply is not None:
-        _insert_outgoing(conn, m.auto_reply, status="delivered")
+def _insert_inbound(
+    conn: sqlite3.Connection, messages: Sequence[InboundMessage], *, events: Sequence[NewEvent] | None = None
+) -> None:
+    """Inbound SMS: the messages, their opt-out changes, their events, the HELP auto-replies (rows.inbound_writes).
+
+    `events`, when given, are committed in place of the messages' own events (the carrier's reports interleaved
+    with its replies' events)."""
+    writes = common.inbound_writes(messages)
+    conn.executemany(q.INSERT_MESSAGE, writes.messages)
+    for change, sender, recipient, at in writes.optouts:
+        if change == "out":
+            conn.execute(q.OPTOUT_ADD, (sender, recipient, at))
+        else:
+            conn.execute(q.OPTOUT_REMOVE, (sender, recipient))
+    for event in writes.events if events is None else events:
+        _insert_event(conn, event)
 
 
 def _insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
@@ -478,17 +483,23 @@ def _insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
         )
 
 
-def _event_with_deliveries(conn: sqlite3.Connection, row: tuple[Any, ...]) -> dict[str, Any]:
-    event = common.event_dict(row)
-    deliveries = []
-    for d in conn.execute(q.DELIVERIES_OF_EVENT, (row[0],)).fetchall():
-        delivery = common.delivery_dict(d)
-        delivery["attempts"] = [
-            common.attempt_dict(a) for a in conn.execute(q.ATTEMPTS_OF_DELIVERY, (d[0],)).fetchall()
-        ]
-        deliveries.append(delivery)
-    event["deliveries"] = deliveries
-    return event
+def _named(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
+    """A cursor whose rows are read by column name (rows.py assembles the read models from names)."""
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, args)
+
+
+def _event_details(conn: sqlite3.Connection, events: Sequence[sqlite3.Row]) -> list[EventDetail]:
+    seqs = [e["seq"] for e in events]
+    if not seqs:
+        return []
+    deliveries = _named(conn, q.DELIVERIES_OF_EVENTS.format(marks=",".join("?" * len(seqs))), seqs).fetchall()
+    ids = [d["delivery_id"] for d in deliveries]
+    attempts = (
+        _named(conn, q.ATTEMPTS_OF_DELIVERIES.format(marks=",".join("?" * len(ids))), ids).fetchall() if ids else []
+    )
+    return common.event_details(events, deliveries, attempts)
 
 
 __all__ = ["CarrierPlan", "SqliteStore"]

@@ -96,17 +96,19 @@ SELECT message_id, direction, from_number, to_number, body, encoding, segments, 
        status, status_code, report, created_at, updated_at, api_version, send_options, attachments FROM messages
 """
 EVENT_COLUMNS = "SELECT seq, event_id, event_type, subject, message_id, published_at, item FROM events"
-DELIVERIES_OF_EVENT = """
-SELECT delivery_id, subscription, state, attempts, due_at, published_at, finished_at
-FROM deliveries WHERE event_seq = ? ORDER BY delivery_id
+# {marks}: one "?" per event seq / delivery id (a message or event has a handful).
+DELIVERIES_OF_EVENTS = """
+SELECT delivery_id, subscription, state, attempts, due_at, published_at, finished_at, event_seq
+FROM deliveries WHERE event_seq IN ({marks}) ORDER BY delivery_id
 """
-ATTEMPTS_OF_DELIVERY = """
-SELECT attempt, at, status, outcome, duration_ms, error FROM attempts WHERE delivery_id = ? ORDER BY attempt
+ATTEMPTS_OF_DELIVERIES = """
+SELECT attempt, at, status, outcome, duration_ms, error, delivery_id
+FROM attempts WHERE delivery_id IN ({marks}) ORDER BY delivery_id, attempt
 """
 COUNTS = """
-SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM events),
-       (SELECT count(*) FROM deliveries WHERE state = 'pending'),
-       (SELECT count(*) FROM deadletters WHERE redelivered_at IS NULL)
+SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM events) AS events,
+       (SELECT count(*) FROM deliveries WHERE state = 'pending') AS pending_deliveries,
+       (SELECT count(*) FROM deadletters WHERE redelivered_at IS NULL) AS deadletters
 """
 
 # Retention (store/retention.py): small batches of finished rows older than the cutoff.
