@@ -36,7 +36,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> list[Endpoint]:
     """What `smsgrid serve` serves, built the same way (server.serve -> create_app with the web UI)."""
     runtime = Runtime.build(Settings(data_dir=tmp_path_factory.mktemp("data")))
     try:
-        return served_endpoints(create_app(runtime, smsgrid_server_module._ui_routes()).routes)
+        context = runtime.app_context()
+        return served_endpoints(create_app(context, smsgrid_server_module._ui_routes(context)).routes)
     finally:
         asyncio.run(runtime.store.close())
 
@@ -220,7 +221,7 @@ def test_the_document_is_served_from_the_app_s_own_routes(tmp_path: Path) -> Non
 
     runtime = Runtime.build(Settings(data_dir=tmp_path))
     try:
-        app = create_app(runtime, [Route("/extra", _noop, methods=["GET"], include_in_schema=False)])
+        app = create_app(runtime.app_context(), [Route("/extra", _noop, methods=["GET"], include_in_schema=False)])
         response = asyncio.run(get_document(app))
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/json")
