@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from smsgrid.acs.openapi import data_plane_operations
 from smsgrid.api.operations import (
     ADMIN_OPERATIONS,
-    OPERATIONS_OPERATIONS,
+    SERVICE_OPERATIONS,
     TOPIC_OPERATIONS,
     Body,
     Endpoint,
@@ -91,7 +91,7 @@ def operation_table() -> dict[Endpoint, OperationDoc]:
         **TOPIC_OPERATIONS,
         **ADMIN_OPERATIONS,
         **namespace_openapi.OPERATIONS,
-        **OPERATIONS_OPERATIONS,
+        **SERVICE_OPERATIONS,
     }
 
 

@@ -5,7 +5,7 @@ route table and looks every (method, path) up here, and fails when a route has n
 (`RouteTableDrift`), so the document cannot describe an API that is not served. Shapes are pydantic models only;
 `api/openapi.py` turns them into JSON Schema.
 
-This module holds the types and the admin, Event Grid topic and operations entries; the ACS data plane's entries
+This module holds the types and the admin, Event Grid topic and service (health, metrics) entries; the ACS data plane's entries
 are generated from its version table (`acs/openapi.py`), the namespace topics' are in `namespaces/openapi.py`.
 """
 
@@ -123,7 +123,7 @@ def _admin(operation_id: str, responses: Mapping[str, Reply], **details: Any) ->
     return OperationDoc(operation_id, ("admin",), ADMIN, responses, **details)
 
 
-def _name(operation_id: str, responses: Mapping[str, Reply], **details: Any) -> OperationDoc:
+def _named_subscription(operation_id: str, responses: Mapping[str, Reply], **details: Any) -> OperationDoc:
     return _admin(operation_id, responses, path=SubscriptionNamePath, **details)
 
 
@@ -133,7 +133,7 @@ ADMIN_OPERATIONS: dict[Endpoint, OperationDoc] = {
         {"200": Reply("The subscriptions.", EventSubscriptionList), **errors("401")},
         summary="Every event subscription.",
     ),
-    ("PUT", "/admin/subscriptions/{name}"): _name(
+    ("PUT", "/admin/subscriptions/{name}"): _named_subscription(
         "putSubscription",
         {
             "200": Reply(
@@ -144,18 +144,18 @@ ADMIN_OPERATIONS: dict[Endpoint, OperationDoc] = {
         summary="Create or replace; runs the validation handshake before answering (SPEC §3).",
         body=json_body(EventSubscriptionBody),
     ),
-    ("GET", "/admin/subscriptions/{name}"): _name(
+    ("GET", "/admin/subscriptions/{name}"): _named_subscription(
         "getSubscription", {"200": Reply("The subscription.", EventSubscription), **errors("401", "404")}
     ),
-    ("DELETE", "/admin/subscriptions/{name}"): _name(
+    ("DELETE", "/admin/subscriptions/{name}"): _named_subscription(
         "deleteSubscription", {"204": Reply("Deleted."), **errors("401", "403", "404", "503")}
     ),
-    ("POST", "/admin/subscriptions/{name}/getFullUrl"): _name(
+    ("POST", "/admin/subscriptions/{name}/getFullUrl"): _named_subscription(
         "getSubscriptionFullUrl",
         {"200": Reply("The full URL.", EventSubscriptionFullUrl), **errors("401", "403", "404")},
         summary="ARM's getFullUrl: the endpoint URL with its query and credentials.",
     ),
-    ("POST", "/admin/subscriptions/{name}/getDeliveryAttributes"): _name(
+    ("POST", "/admin/subscriptions/{name}/getDeliveryAttributes"): _named_subscription(
         "getSubscriptionDeliveryAttributes",
         {"200": Reply("The mappings.", DeliveryAttributeList), **errors("401", "403", "404")},
         summary="ARM's getDeliveryAttributes: every mapping, secret values included.",
@@ -226,7 +226,7 @@ TOPIC_OPERATIONS: dict[Endpoint, OperationDoc] = {
     ),
 }
 
-OPERATIONS_OPERATIONS: dict[Endpoint, OperationDoc] = {
+SERVICE_OPERATIONS: dict[Endpoint, OperationDoc] = {
     ("GET", "/healthz"): OperationDoc("health", ("operations",), PUBLIC, {"200": Reply("Serving.", Health)}),
     ("GET", "/metrics"): OperationDoc(
         "metrics",
