@@ -318,6 +318,27 @@ destination = { endpointType = "WebHook", properties = { endpointUrl = "http://1
     assert "endpointUrl" in human.stdout
 
 
+def test_serve_worker_and_config_check_refuse_the_same_file_with_the_same_problems(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        "[delivery]\nmax_atempts = 3\n"
+        "[subscriptions.x]\n"
+        'destination = { endpointType = "WebHook", properties = { endpointUrl = "http://127.0.0.1:9000/" } }\n',
+        encoding="utf-8",
+    )
+    checked = smsgrid(None, "config", "check", str(bad), "--json")
+    assert checked.code == 2
+    paths = [p["path"] for p in checked.json()["problems"]]
+    assert paths == ["delivery.max_atempts", "subscriptions.x.name"]
+    data_dir = str(tmp_path / "data")
+    served = smsgrid(None, "serve", "--config", str(bad), "--data-dir", data_dir, "--port", "0", "--tls-port", "0")
+    worker = smsgrid(None, "worker", "--config", str(bad), "--data-dir", data_dir, "--db", "postgresql://nowhere/db")
+    for refused in (served, worker):
+        assert refused.code == 2
+        assert "delivery.max_atempts: unknown key; expected one of timeout_seconds" in refused.stderr
+        assert "subscriptions.x.name" in refused.stderr
+
+
 def test_exit_codes_and_error_messages(smsgrid_server: SmsgridProcess) -> None:
     dead_url = f"http://127.0.0.1:{free_port()}"
     unreachable = smsgrid(None, "messages", "list", "--url", dead_url)

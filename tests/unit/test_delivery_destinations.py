@@ -173,8 +173,10 @@ def test_a_destination_whose_account_or_app_is_not_configured_is_refused_with_wh
     ).destination
     assert "[storage_accounts.devstoreaccount1]" in (destination_config_problem(queue, {}, {}) or "")
     assert "[function_apps.sms-app]" in (destination_config_problem(function, {}, {}) or "")
-    account = StorageAccount("devstoreaccount1", AZURITE_KEY, queue_endpoint="http://127.0.0.1:10001/devstoreaccount1")
-    app = FunctionApp("SMS-App", "http://127.0.0.1:7071")
+    account = StorageAccount(
+        name="devstoreaccount1", key=AZURITE_KEY, queue_endpoint="http://127.0.0.1:10001/devstoreaccount1"
+    )
+    app = FunctionApp(name="SMS-App", endpoint="http://127.0.0.1:7071")
     assert destination_config_problem(queue, {"devstoreaccount1": account}, {}) is None
     # Site names are case-insensitive in Azure.
     assert destination_config_problem(function, {}, {"sms-app": app}) is None
@@ -195,7 +197,9 @@ def test_storage_accounts_and_function_apps_are_read_from_the_toml(tmp_path: Pat
     account = settings.storage_accounts["devstoreaccount1"]
     assert account.queue_endpoint == "http://127.0.0.1:10001/devstoreaccount1"
     assert account.blob_endpoint == "http://127.0.0.1:10000/devstoreaccount1"
-    assert settings.function_apps["sms-app"] == FunctionApp("SMS-App", "http://127.0.0.1:7071", "host-key")
+    assert settings.function_apps["sms-app"] == FunctionApp(
+        name="SMS-App", endpoint="http://127.0.0.1:7071", key="host-key"
+    )
     # Keys stay out of reprs (logs, tracebacks).
     assert AZURITE_KEY not in repr(settings)
     assert "host-key" not in repr(settings)

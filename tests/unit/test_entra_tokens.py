@@ -182,7 +182,9 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_without_configuration_the_well_known_application_exists() -> None:
     settings = load_settings(env={})
     assert settings.entra.tenant_id == WELL_KNOWN_TENANT_ID
-    assert settings.entra.applications == (EntraApplication(WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET),)
+    assert settings.entra.applications == (
+        EntraApplication(client_id=WELL_KNOWN_CLIENT_ID, client_secret=WELL_KNOWN_CLIENT_SECRET),
+    )
 
 
 def test_a_server_with_its_own_key_has_no_well_known_application() -> None:
@@ -203,7 +205,9 @@ client_secret = "s3cret-value"
     )
     entra = load_settings(config, env={}).entra
     assert entra.tenant_id == "3f1a6c2e-8b5d-4e7f-9a0b-1c2d3e4f5a6b"
-    assert entra.applications == (EntraApplication("b7e6d5c4-b3a2-4918-8f7e-6d5c4b3a2918", "s3cret-value"),)
+    assert entra.applications == (
+        EntraApplication(client_id="b7e6d5c4-b3a2-4918-8f7e-6d5c4b3a2918", client_secret="s3cret-value"),
+    )
     assert "s3cret-value" not in repr(entra)
 
 

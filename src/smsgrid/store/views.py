@@ -90,7 +90,7 @@ class ReadModel(BaseModel):
     serialization alias, not `alias=`: type checkers take `alias` for the constructor's keyword.
     """
 
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class SparseReadModel(ReadModel):
