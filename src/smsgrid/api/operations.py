@@ -5,8 +5,9 @@ route table and looks every (method, path) up here, and fails when a route has n
 (`RouteTableDrift`), so the document cannot describe an API that is not served. Shapes are pydantic models only;
 `api/openapi.py` turns them into JSON Schema.
 
-This module holds the types and the admin, Event Grid topic and service (health, metrics) entries; the ACS data plane's entries
-are generated from its version table (`acs/openapi.py`), the namespace topics' are in `namespaces/openapi.py`.
+This module holds the types and the admin, Event Grid topic and service (health, metrics) entries; the ACS data
+plane's entries are generated from its version table (`acs/openapi.py`), the namespace topics' are in
+`namespaces/openapi.py`.
 """
 
 from __future__ import annotations
