@@ -41,5 +41,9 @@ class RouteSpec(Generic[C]):
     handler: Handler[C]
 
 
-def bind_routes(ctx: C, table: Sequence[RouteSpec[C]]) -> list[Route]:
-    return [Route(spec.path, bind(ctx, spec.handler), methods=[spec.method]) for spec in table]
+def bind_routes(ctx: C, table: Sequence[RouteSpec[C]], *, in_schema: bool = True) -> list[Route]:
+    """`in_schema=False` for routes served beside the HTTP API but not part of it (the web UI's pages, the Entra
+    issuer's OpenID endpoints): `/openapi.json` leaves them out (Starlette's `include_in_schema`)."""
+    return [
+        Route(spec.path, bind(ctx, spec.handler), methods=[spec.method], include_in_schema=in_schema) for spec in table
+    ]

@@ -50,7 +50,7 @@ TABLE: list[RouteSpec[AppContext]] = [
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
     return [
-        *bind_routes(ctx, TABLE),
+        *bind_routes(ctx, TABLE, in_schema=False),  # HTML pages and forms, not the HTTP API
         # Every asset is served from the package (htmx vendored from npm, hand-written CSS): nothing from a CDN.
         Mount("/ui/static", app=StaticFiles(packages=[("smsgrid.ui", "static")]), name="ui-static"),
     ]
