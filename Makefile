@@ -20,6 +20,11 @@ LOWEST_STAMP := $(LOWEST_VENV)/.installed
 LOWEST_TESTS := tests/unit tests/integration tests/acceptance/test_smoke.py tests/acceptance/test_sms_send.py \
 	tests/acceptance/test_example_auto_reply.py tests/reliability/test_slowloris.py
 
+# Two test processes (pytest-xdist), each taking whole files: most tests wait on a real smsgrid process, so two
+# workers on two cores nearly halve the run. Files keep their module fixtures (one server, one npm install each).
+# `make test PARALLEL=` runs in one process.
+PARALLEL ?= -n 2 --dist loadfile
+
 # Coverage data of the pytest process and of every `smsgrid serve` it starts (pyproject.toml [tool.coverage]).
 COVERAGE_DIR := .coverage-data
 export COVERAGE_FILE := $(CURDIR)/$(COVERAGE_DIR)/coverage
@@ -48,13 +53,13 @@ run: $(STAMP)
 ## pyproject.toml [tool.coverage.report])
 test: check
 	rm -rf $(COVERAGE_DIR) && mkdir -p $(COVERAGE_DIR)
-	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage run -m pytest $(PARALLEL)
 	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
 
 ## test-lowest: the library's tests against the lowest versions pyproject.toml allows
 test-lowest: $(LOWEST_STAMP)
-	$(LOWEST_VENV)/bin/pytest -q $(LOWEST_TESTS)
+	$(LOWEST_VENV)/bin/pytest -q $(PARALLEL) $(LOWEST_TESTS)
 
 check: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
