@@ -6,7 +6,7 @@ from __future__ import annotations
 from random import Random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smsgrid.carrier.smpp.gsm7 import Gsm7Form
@@ -45,17 +45,21 @@ def as_inbound(part: SubmitPart) -> InboundPart:
                        part.sar, part.message_payload)  # fmt: skip
 
 
+# Under load a single example can take longer than Hypothesis's 200 ms: timing must not decide a unit test.
+@settings(deadline=None)
 @given(texts, preferences, st.integers(min_value=0, max_value=0xFFFF))
 def test_one_pdu_per_segment_the_api_counted(text: str, preference: EncodingPreference, reference: int) -> None:
     assert len(submit_parts(text, preference, reference)) == count_segments(text).segments
 
 
+@settings(deadline=None)
 @given(texts)
 def test_message_payload_sends_one_pdu_whatever_the_length(text: str) -> None:
     parts = submit_parts(text, EncodingPreference(concatenation=Concatenation.MESSAGE_PAYLOAD), 1)
     assert len(parts) == 1
 
 
+@settings(deadline=None)
 @given(texts)
 def test_split_text_is_the_count_and_loses_nothing(text: str) -> None:
     encoding, segments = split_text(text)
@@ -64,6 +68,7 @@ def test_split_text_is_the_count_and_loses_nothing(text: str) -> None:
     assert encoding is count_segments(text).encoding
 
 
+@settings(deadline=None)
 @given(texts, st.sampled_from(list(Gsm7Form)))
 def test_every_udh_part_fits_one_sms(text: str, form: Gsm7Form) -> None:
     for part in submit_parts(text, EncodingPreference(gsm7_form=form), 9):
@@ -72,6 +77,7 @@ def test_every_udh_part_fits_one_sms(text: str, form: Gsm7Form) -> None:
         assert len(part.short_message) <= 254  # short_message's own limit (SMPP 3.4 §5.2.21)
 
 
+@settings(deadline=None)
 @given(packed_safe_texts, preferences, st.integers(min_value=0, max_value=0xFFFF), st.randoms(use_true_random=False))
 def test_parts_in_any_order_with_duplicates_reassemble_to_the_text(
     text: str, preference: EncodingPreference, reference: int, rng: Random

@@ -11,9 +11,11 @@ from smsgrid.carrier.smpp.status_map import (
     SubmitAction,
     SubmitVerdict,
     network_error,
+    raised_submit_verdict,
     receipt_verdict,
     state_from_stat,
     state_from_tlv,
+    status_from_error_text,
     submit_verdict,
 )
 from smsgrid.sms.status_codes import DeliveryStatus, DeliveryStatusCode, is_known
@@ -121,3 +123,25 @@ def test_network_error_code_tlv(value: bytes, error: int | None) -> None:
 )
 def test_submit_responses(status: int, verdict: SubmitVerdict) -> None:
     assert submit_verdict(status) == verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [("ESME_RINVCMDID (0x00000003)", 3), ("ESME_RSYSERR (0x00000008)", 8), ("bind timed out", None)],
+)
+def test_status_from_error_text(text: str, status: int | None) -> None:
+    assert status_from_error_text(text) == status
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict"),
+    [
+        (None, SubmitVerdict(SubmitAction.UNKNOWN)),  # no status: nothing says the SMSC did not take it
+        (CommandStatus.ESME_RSYSERR, SubmitVerdict(SubmitAction.UNKNOWN)),  # timeout or lost connection
+        (CommandStatus.ESME_ROK, SubmitVerdict(SubmitAction.UNKNOWN)),
+        (CommandStatus.ESME_RINVCMDID, SubmitVerdict(SubmitAction.REFUSED, C.FAILED)),  # a generic_nack
+        (CommandStatus.ESME_RTHROTTLED, SubmitVerdict(SubmitAction.BACK_OFF)),
+    ],
+)
+def test_a_raised_submit_is_unknown_unless_a_nack_says_otherwise(status: int | None, verdict: SubmitVerdict) -> None:
+    assert raised_submit_verdict(status) == verdict

@@ -17,6 +17,7 @@ reading is the default table below and a connection can replace it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -148,6 +149,7 @@ class SubmitAction(StrEnum):
     BACK_OFF = "back_off"  # the SMSC is full or over our TPS: wait, then the same connection again
     FAILOVER = "failover"  # this connection cannot take it now: another route, or this one after a rebind
     REFUSED = "refused"  # the message itself was refused: report failure with the code
+    UNKNOWN = "unknown"  # no answer: the SMSC may have taken it; never re-submitted automatically
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,3 +183,28 @@ def submit_verdict(command_status: int) -> SubmitVerdict:
     if command_status in _FAILOVER:
         return SubmitVerdict(SubmitAction.FAILOVER)
     return SubmitVerdict(SubmitAction.REFUSED, _REFUSED_CODES.get(command_status, _C.FAILED))
+
+
+_STATUS_IN_ERROR = re.compile(r"\(0x([0-9A-Fa-f]{1,8})\)")
+
+
+def status_from_error_text(text: str) -> int | None:
+    """The command_status a wire-library error names, e.g. ``"ESME_RINVCMDID (0x00000003)"`` → 3 (smpp34 1.5
+    writes its SmppError messages so); None when it names none."""
+    match = _STATUS_IN_ERROR.search(text)
+    return int(match.group(1), 16) if match else None
+
+
+def raised_submit_verdict(command_status: int | None) -> SubmitVerdict:
+    """Decide on a submit that *raised* instead of returning a response.
+
+    smpp34 1.5 raises ``ESME_RSYSERR`` both when the response never came (its 30 s timer) and when the connection
+    dropped, so 0x08 — or no status at all — is an unknown outcome, even though a generic_nack carrying 0x08 would
+    read the same: the error is taken on the side that never sends twice. Any other status came from a
+    generic_nack: the SMSC did not take the PDU, and it is decided like a response.
+    """
+    if command_status is None or command_status == CommandStatus.ESME_RSYSERR:
+        return SubmitVerdict(SubmitAction.UNKNOWN)
+    if command_status == CommandStatus.ESME_ROK:  # a nack with status 0 is nonsense; not proof of acceptance
+        return SubmitVerdict(SubmitAction.UNKNOWN)
+    return submit_verdict(command_status)
