@@ -162,3 +162,11 @@ def test_expire_gives_up_on_old_incomplete_messages_and_keeps_what_arrived() -> 
     assert reassembler.pending == 1
     # The missing part turning up late was never seen, so it is not taken for a duplicate and dropped.
     assert reassembler.add(udh_part(bytes.fromhex("050003080302"), b"middle "), 800.0).outcome is AddOutcome.WAITING
+
+
+def test_packed_gsm7_after_a_7_octet_header_needs_no_fill_bits() -> None:
+    # 56 header bits are exactly 8 septets, so the text starts right after the header.
+    body = (0x68 | 0x69 << 7).to_bytes(2, "little")
+    result = Reassembler(Gsm7Form.PACKED).add(udh_part(bytes.fromhex("060804beef0101"), body), 0.0)
+    assert result.message is not None
+    assert result.message.text == "hi"

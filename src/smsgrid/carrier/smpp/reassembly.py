@@ -95,7 +95,8 @@ def parse_udh(user_data: bytes) -> tuple[Concat | None, int]:
 
 
 def decode_part(part: InboundPart, gsm7_form: Gsm7Form) -> DecodedPart:
-    """Numbering and joinable payload of *part*; SAR TLVs win over a UDH that has no concatenation element."""
+    """Numbering and joinable payload of *part*: message_payload when present, else short_message; the sar_* TLVs
+    win over a UDH's numbering if a sender sets both."""
     alphabet, codec = _alphabet(part.data_coding)
     user_data = part.message_payload if part.message_payload is not None else part.short_message
     concat = part.sar
@@ -109,11 +110,9 @@ def decode_part(part: InboundPart, gsm7_form: Gsm7Form) -> DecodedPart:
         if gsm7_form is Gsm7Form.UNPACKED:
             units = user_data[header_length:]
         else:
-            fill_bits = (7 - (header_length * 8) % 7) % 7
-            skipped_septets = (header_length * 8 + fill_bits) // 7
-            units = (
-                bytes(gsm7.unpack(user_data, 0)[skipped_septets:]) if header_length else bytes(gsm7.unpack(user_data))
-            )
+            # The header is followed by fill bits up to a septet boundary (TS 23.040 §9.2.3.24): skip whole septets.
+            header_septets = -(-header_length * 8 // 7)
+            units = bytes(gsm7.unpack(user_data)[header_septets:])
         return DecodedPart(concat, alphabet, units)
     return DecodedPart(concat, alphabet, user_data[header_length:], codec)
 
