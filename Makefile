@@ -25,6 +25,9 @@ LOWEST_TESTS := tests/unit tests/integration tests/acceptance/test_smoke.py test
 # `make test PARALLEL=` runs in one process.
 PARALLEL ?= -n 2 --dist loadfile
 
+# The second gate: branch arcs alone (tests/branch_coverage_gate.py); the first is fail_under in pyproject.toml.
+BRANCH_FLOOR := 90
+
 # Coverage data of the pytest process and of every `smsgrid serve` it starts (pyproject.toml [tool.coverage]).
 COVERAGE_DIR := .coverage-data
 export COVERAGE_FILE := $(CURDIR)/$(COVERAGE_DIR)/coverage
@@ -56,6 +59,8 @@ test: check
 	$(BIN)/coverage run -m pytest $(PARALLEL)
 	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
+	$(BIN)/coverage json --quiet -o $(COVERAGE_DIR)/coverage.json
+	$(BIN)/python tests/branch_coverage_gate.py $(COVERAGE_DIR)/coverage.json $(BRANCH_FLOOR)
 
 ## test-lowest: the library's tests against the lowest versions pyproject.toml allows
 test-lowest: $(LOWEST_STAMP)
