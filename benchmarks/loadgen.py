@@ -104,7 +104,13 @@ def _send_body(recipients: int, report: bool) -> bytes:
         {
             "from": "+18005550100",
             "smsRecipients": [
-                {"to": f"+1425555{(i % 10000):04d}", "repeatabilityRequestId": str(uuid.uuid4())}
+                # As the SDK sends them: a repeatability id without its first-sent time is refused per recipient
+                # (ACS's rule, docs/api-versions.md), which left every benchmark send without a message.
+                {
+                    "to": f"+1425555{(i % 10000):04d}",
+                    "repeatabilityRequestId": str(uuid.uuid4()),
+                    "repeatabilityFirstSent": formatdate(usegmt=True),
+                }
                 for i in range(recipients)
             ],
             "message": "Benchmark message",
@@ -133,6 +139,8 @@ async def send(
             for item in orjson.loads(payload)["value"]:
                 if item.get("messageId"):
                     sent[item["messageId"]] = at
+                else:
+                    errors += 1  # refused for this recipient inside the 202
 
         if rate is None:
             elapsed = await _closed_loop(concurrency, total, one)
