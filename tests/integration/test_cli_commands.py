@@ -97,7 +97,8 @@ def test_a_refused_recipient_is_shown_and_exits_1(server: SmsgridProcess) -> Non
     result = run(server, "send", "--to", HANDSET, "--to", "+1", "-m", "partly")
     assert result.exit_code == 1, result.stderr
     assert "1 accepted, 1 refused." in result.stdout
-    assert "202" in result.stdout and "400" in result.stdout
+    assert "202" in result.stdout
+    assert "400" in result.stdout
 
 
 def test_receive_and_show_a_message_with_its_tag_report_and_events(server: SmsgridProcess) -> None:
@@ -180,7 +181,7 @@ def test_create_accepts_schema_shorthands_and_any_casing(server: SmsgridProcess,
                 "--event-types",
                 "received,,",
                 "--json",
-            )  # fmt: skip
+            )
         )
     assert answer["properties"]["eventDeliverySchema"] == stored
     assert answer["properties"]["filter"]["includedEventTypes"] == [RECEIVED]
@@ -263,7 +264,8 @@ def test_redeliver_one_and_all_in_words(server: SmsgridProcess) -> None:
         [letter] = _dead_letters(server, 1)
         one = ok(run(server, "deadletters", "redeliver", str(letter["id"])))
         assert f"dead letter {letter['id']} queued for redelivery" in one.stdout
-        [again] = [d for d in _dead_letters(server, 1) if d["id"] != letter["id"]] or _wait_new(server, letter["id"])
+        # The endpoint refuses the redelivery too: a second dead letter.
+        [again] = _wait_new(server, letter["id"])
         # The subscription is gone before --all: its dead letter cannot be redelivered, and --all says so.
         ok(run(server, "subscriptions", "delete", "refuses"))
     everything = run(server, "deadletters", "redeliver", "--all")
