@@ -12,8 +12,10 @@ import orjson
 import pytest
 from typer.testing import CliRunner, Result
 
+from smsgrid.cli.client import SmsgridClient
+from smsgrid.cli.commands_events import PAGE, EventCursor
 from smsgrid.cli.main import app
-from smsgrid.config import WELL_KNOWN_TENANT_ID
+from smsgrid.config import WELL_KNOWN_ACCESS_KEY, WELL_KNOWN_TENANT_ID
 from smsgrid.testing import SmsgridProcess, WebhookSink, free_port, start_smsgrid
 from smsgrid.testing.plugin import inbound, subscribe
 
@@ -282,3 +284,41 @@ def _wait_new(server: SmsgridProcess, old_id: int) -> list[dict[str, Any]]:
             return fresh
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_subscriptions_list_in_words_with_and_without_subscriptions(server: SmsgridProcess) -> None:
+    assert "No subscriptions: create one" in ok(run(server, "subscriptions", "list")).stdout
+    with WebhookSink() as sink:
+        ok(run(server, "subscriptions", "create", "listed", "--endpoint", sink.url, "--event-types", "DeliveryReport"))
+    listed = ok(run(server, "subscriptions", "list")).stdout
+    assert "listed" in listed
+    assert "SMSDeliveryReportReceived" in listed
+    assert "event types   SMSDeliveryReportReceived" in ok(run(server, "subscriptions", "show", "listed")).stdout
+    ok(run(server, "subscriptions", "delete", "listed"))
+
+
+def test_events_tail_summarises_a_delivery_report(server: SmsgridProcess) -> None:
+    with WebhookSink() as sink:
+        subscribe(server, "report-sink", sink.url)
+        [sent] = json_of(run(server, "send", "--to", HANDSET, "-m", "report me", "--report", "--json"))
+        sink.wait_for_event(REPORT, where=lambda e: e.id == sent["messageId"])
+    ok(run(server, "subscriptions", "delete", "report-sink"))
+    result = ok(run(server, "events", "tail", "--last", "1", "--type", "DeliveryReport", "--count", "1"))
+    assert f"SMSDeliveryReportReceived  {sent['messageId']}" in result.stdout
+    assert ": Delivered (" in result.stdout
+
+
+def test_events_tail_with_only_a_timeout_ends_quietly(server: SmsgridProcess) -> None:
+    result = ok(run(server, "events", "tail", "--timeout", "0"))
+    assert result.stdout == ""
+    assert "waiting for events (all event types)" in result.stderr
+
+
+def test_the_cursor_pages_back_through_a_real_server(server: SmsgridProcess) -> None:
+    with SmsgridClient(server.base_url, WELL_KNOWN_ACCESS_KEY) as client:
+        cursor, backlog = EventCursor.at_end(client)
+        assert backlog == []
+        ids = [inbound(server, HANDSET, OWNED, f"page {n}") for n in range(PAGE + 5)]
+        found = cursor.poll()
+    # More new events than one page: the poll asked for an older page too, and lost none.
+    assert [e.message_id for e in found if e.event_type == RECEIVED] == ids

@@ -4,13 +4,15 @@ went wrong (400) or the not-found page (404), never a 500."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from smsgrid.config import WELL_KNOWN_ACCESS_KEY
-from smsgrid.testing import SmsgridProcess, start_smsgrid
+from smsgrid.testing import SmsgridProcess, WebhookSink, start_smsgrid
+from smsgrid.testing.plugin import inbound, subscribe
 
 OWNED = "+18005550100"
 _CSRF = re.compile(r'name="csrf"\s+value="([^"]+)"')
@@ -100,3 +102,40 @@ def test_redelivering_an_unknown_dead_letter_is_not_found(
     answer = post(browser, f"/deadletters/{deadletter_id}/redeliver")
     assert answer.status_code == 404
     assert "No dead letter with id" in answer.text
+
+
+def test_a_failed_edit_keeps_the_subscriptions_endpoint_base_in_the_form(
+    server: SmsgridProcess, browser: tuple[httpx.Client, str]
+) -> None:
+    with WebhookSink() as sink:
+        subscribe(server, "edited", f"{sink.url}?code=hush-hush-0042")
+        answer = post(browser, "/subscriptions/edited/edit", endpoint_url="", max_delivery_attempts="many")
+    assert answer.status_code == 400
+    assert "Max delivery attempts: &#39;many&#39; is not a whole number." in answer.text
+    assert sink.url.removesuffix("/") in answer.text
+    assert "hush-hush-0042" not in answer.text  # the query may hold a secret: never in the page
+    assert post(browser, "/subscriptions/edited/delete").status_code == 303
+
+
+def test_redelivering_a_dead_letter_of_a_deleted_subscription_says_it_is_inactive(
+    server: SmsgridProcess, browser: tuple[httpx.Client, str]
+) -> None:
+    with WebhookSink(responder=lambda request: 400) as refusing:
+        subscribe(server, "gone", refusing.url)
+        inbound(server, "+14255550123", OWNED, "to the dead letters")
+        letter = _first_dead_letter(server)
+        assert post(browser, "/subscriptions/gone/delete").status_code == 303
+    answer = post(browser, f"/deadletters/{letter}/redeliver")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/deadletters?problem=inactive&id={letter}"
+
+
+def _first_dead_letter(server: SmsgridProcess, timeout: float = 15) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        with server.admin() as admin:
+            letters = admin.get("/admin/deadletters").json()["value"]
+        if letters:
+            return int(letters[0]["id"])
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
