@@ -322,3 +322,23 @@ def test_the_cursor_pages_back_through_a_real_server(server: SmsgridProcess) -> 
         found = cursor.poll()
     # More new events than one page: the poll asked for an older page too, and lost none.
     assert [e.message_id for e in found if e.event_type == RECEIVED] == ids
+
+
+def test_an_error_status_without_a_body_is_reported_by_its_reason_phrase() -> None:
+    # Not smsgrid at all: a webhook sink answers the POST with a bare 503, as a proxy in front of smsgrid might.
+    with WebhookSink(responder=lambda request: 503) as other:
+        result = CliRunner().invoke(app, ["deadletters", "redeliver", "7", "--url", other.url.rstrip("/")])
+    assert result.exit_code == 1
+    assert "HTTP 503 HttpError: Service Unavailable" in result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bug, reported: SmsgridClient._json lets a 2xx non-JSON body escape as JSONDecodeError (a traceback)",
+)
+def test_a_2xx_answer_that_is_not_json_is_a_refusal_not_a_crash() -> None:
+    with WebhookSink() as other:  # answers GET with an empty 200
+        result = CliRunner().invoke(app, ["messages", "list", "--url", other.url.rstrip("/")])
+    assert not isinstance(result.exception, ValueError), result.exception
+    assert result.exit_code == 1
