@@ -152,7 +152,16 @@ class SmsgridClient:
         return response
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._request(method, path, **kwargs).json()
+        response = self._request(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            # A 2xx that is not JSON: --url names something other than smsgrid. A message, not a traceback.
+            raise ServerRefused(
+                response.status_code,
+                "UnexpectedAnswer",
+                f"the answer to {method} {path} is not JSON; is --url smsgrid?",
+            ) from None
 
     # -- data plane -----------------------------------------------------------------------------------------
 
