@@ -71,9 +71,9 @@ check: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy
 
-## unit: the fast pure tests only
+## unit: the fast tests that start no process (two workers, about 45 s on 2 cores)
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit -q
+	$(BIN)/pytest tests/unit -q $(PARALLEL)
 
 ## lock: re-resolve both lock files after pyproject.toml changed (newest / lowest-direct versions the ranges allow)
 lock: $(STAMP)
