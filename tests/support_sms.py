@@ -184,3 +184,15 @@ def inbound(server: SmsgridProcess, from_: str, to: str, message: str) -> str:
         response = admin.post("/admin/inbound", json={"from": from_, "to": to, "message": message})
     assert response.status_code == 202, response.text
     return str(response.json()["messageId"])
+
+
+def wait_for_dead_letters(server: SmsgridProcess, count: int, timeout: float = 15) -> list[dict[str, Any]]:
+    """The admin API's dead letters once there are at least `count` (polled, bounded by `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with server.admin() as admin:
+            letters: list[dict[str, Any]] = admin.get("/admin/deadletters").json()["value"]
+        if len(letters) >= count:
+            return letters
+        assert time.monotonic() < deadline, letters
+        time.sleep(0.05)

@@ -10,7 +10,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from smsgrid.config import WELL_KNOWN_ACCESS_KEY
 from smsgrid.logs import REDACTED, make_formatter
 from smsgrid.testing import SmsgridProcess, WebhookSink, free_port, start_smsgrid
 from smsgrid.testing.plugin import inbound
+from tests.support_sms import wait_for_dead_letters
 
 SMSGRID = Path(sys.executable).with_name("smsgrid")
 HANDSET, OWNED = "+14255550123", "+18005550100"
@@ -201,7 +201,7 @@ def test_subscriptions_and_dead_letters(smsgrid_server: SmsgridProcess, tmp_path
         # A 400 from the endpoint is not retried: the event is dead-lettered at once (SPEC §3).
         incoming = inbound(smsgrid_server, HANDSET, OWNED, "to the dead letters")
         good.wait_for_event(RECEIVED, where=lambda e: e.id == incoming)
-        letters = _wait_for_dead_letters(smsgrid_server, 1)
+        letters = wait_for_dead_letters(smsgrid_server, 1)
         assert (letters[0]["eventId"], letters[0]["deadLetterReason"]) == (incoming, "UndeliverableDueToHttpBadRequest")
         assert "UndeliverableDueToHttpBadRequest" in _ok(smsgrid(smsgrid_server, "deadletters", "list")).stdout
 
@@ -213,7 +213,7 @@ def test_subscriptions_and_dead_letters(smsgrid_server: SmsgridProcess, tmp_path
         assert "Conflict" in twice.stderr
 
         # The redelivery is refused again and dead-lettered again; --all redelivers it.
-        [second] = _wait_for_dead_letters(smsgrid_server, 1)
+        [second] = wait_for_dead_letters(smsgrid_server, 1)
         assert second["id"] != letters[0]["id"]
         everything = _ok(smsgrid(smsgrid_server, "deadletters", "redeliver", "--all", "--json")).json()
         assert everything == [{"id": second["id"], "redelivered": True}]
@@ -237,17 +237,6 @@ def test_subscriptions_and_dead_letters(smsgrid_server: SmsgridProcess, tmp_path
     assert "http://" in refused.stderr
     usage = smsgrid(smsgrid_server, "subscriptions", "create", "no-endpoint")
     assert usage.code == 2
-
-
-def _wait_for_dead_letters(server: SmsgridProcess, count: int, timeout: float = 15) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        with server.admin() as admin:
-            letters: list[dict[str, Any]] = admin.get("/admin/deadletters").json()["value"]
-        if len(letters) >= count:
-            return letters
-        assert time.monotonic() < deadline, letters
-        time.sleep(0.05)
 
 
 def test_config_check_prints_every_problem(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from smsgrid.cli.main import app
 from smsgrid.config import WELL_KNOWN_ACCESS_KEY, WELL_KNOWN_TENANT_ID
 from smsgrid.testing import SmsgridProcess, WebhookSink, free_port, start_smsgrid
 from smsgrid.testing.plugin import inbound, subscribe
+from tests.support_sms import wait_for_dead_letters
 
 HANDSET, OWNED = "+14255550123", "+18005550100"
 RECEIVED = "Microsoft.Communication.SMSReceived"
@@ -248,22 +249,11 @@ def test_redeliver_refuses_an_id_and_all_together(server: SmsgridProcess) -> Non
     assert "give one dead letter id, or --all" in result.stderr
 
 
-def _dead_letters(server: SmsgridProcess, count: int, timeout: float = 15) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        with server.admin() as admin:
-            letters: list[dict[str, Any]] = admin.get("/admin/deadletters").json()["value"]
-        if len(letters) >= count:
-            return letters
-        assert time.monotonic() < deadline, letters
-        time.sleep(0.05)
-
-
 def test_redeliver_one_and_all_in_words(server: SmsgridProcess) -> None:
     with WebhookSink(responder=lambda request: 400) as refusing:
         subscribe(server, "refuses", refusing.url)
         inbound(server, HANDSET, OWNED, "to the dead letters")
-        [letter] = _dead_letters(server, 1)
+        [letter] = wait_for_dead_letters(server, 1)
         one = ok(run(server, "deadletters", "redeliver", str(letter["id"])))
         assert f"dead letter {letter['id']} queued for redelivery" in one.stdout
         # The endpoint refuses the redelivery too: a second dead letter.
@@ -279,7 +269,7 @@ def test_redeliver_one_and_all_in_words(server: SmsgridProcess) -> None:
 def _wait_new(server: SmsgridProcess, old_id: int) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 15
     while True:
-        fresh = [d for d in _dead_letters(server, 1) if d["id"] != old_id]
+        fresh = [d for d in wait_for_dead_letters(server, 1) if d["id"] != old_id]
         if fresh:
             return fresh
         assert time.monotonic() < deadline

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, RootModel
-from pydantic.json_schema import SkipJsonSchema
 
+from smsgrid.api.models import Omittable
 from smsgrid.api.namespaces import API_VERSIONS, MAX_EVENTS_RANGE, MAX_LOCK_TOKENS, MAX_WAIT_RANGE
 from smsgrid.namespaces.queue import RELEASE_DELAYS
 
-Omittable = SkipJsonSchema[None]
 AnyObject = dict[str, JsonValue]
 Version = Literal[API_VERSIONS]  # type: ignore[valid-type]
 ReleaseDelay = Literal[RELEASE_DELAYS]  # type: ignore[valid-type]
