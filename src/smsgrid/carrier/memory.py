@@ -12,6 +12,7 @@ from smsgrid.carrier.port import (
     Accepted,
     CarrierNews,
     CarrierSink,
+    ConnectionStatus,
     DeliveryReport,
     InboundSms,
     OutboundSms,
@@ -42,6 +43,12 @@ class InMemoryCarrier:
     polls: list[tuple[str, float]] = field(default_factory=list)
     sink: CarrierSink | None = None
     running: bool = False
+    # Whether the core marks each submit before it (SMPP: True; the simulator: False).
+    submits_reach_network: bool = False
+    links: tuple[ConnectionStatus, ...] = ()
+
+    def connections(self) -> tuple[ConnectionStatus, ...]:
+        return self.links
 
     def refusal(self, to_number: str) -> RecipientRefusal | None:
         return RecipientRefusal() if to_number in self.refused else None

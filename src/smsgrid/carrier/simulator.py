@@ -15,6 +15,7 @@ from smsgrid.carrier.port import (
     Accepted,
     CarrierNews,
     CarrierSink,
+    ConnectionStatus,
     DeliveryReport,
     InboundSms,
     OutboundSms,
@@ -36,6 +37,13 @@ class CarrierSimulator:
     def __init__(self, settings: CarrierSettings, *, scaled: Callable[[float], float]) -> None:
         self._settings = settings
         self._scaled = scaled  # --time-scale: every delay and timeout plays out this much faster
+
+    # Nothing leaves the machine: a submit repeated after a crash costs nothing, so the core skips its mark.
+    submits_reach_network = False
+
+    def connections(self) -> tuple[ConnectionStatus, ...]:
+        """No links: the simulator is always there."""
+        return ()
 
     def refusal(self, to_number: str) -> RecipientRefusal | None:
         """`+15005550503` and `outcome = "ServiceUnavailable"` rules: a 503 inside the 202 (docs/carrier.md)."""
