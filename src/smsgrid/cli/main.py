@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from smsgrid.cli.commands_carriers import carriers
 from smsgrid.cli.commands_config import config_app
 from smsgrid.cli.commands_events import deadletters_app, events_app
 from smsgrid.cli.commands_messaging import messages_app, receive, send
@@ -180,6 +181,7 @@ def login_url_command(opts: ClientOptions = DEFAULT_CLIENT) -> None:
 
 app.command()(send)
 app.command()(receive)
+app.command()(carriers)
 app.add_typer(subscriptions_app, name="subscriptions")
 app.add_typer(events_app, name="events")
 app.add_typer(messages_app, name="messages")
