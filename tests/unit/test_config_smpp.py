@@ -18,7 +18,7 @@ from smsgrid.carrier.smpp.addresses import TonNpi
 from smsgrid.carrier.smpp.gsm7 import Gsm7Form
 from smsgrid.carrier.smpp.segmentation import Concatenation
 from smsgrid.carrier.smpp.settings import Route, SmppConnectionSettings
-from smsgrid.cli.main import app
+from smsgrid.cli.main import app, carrier_summary
 from smsgrid.cli.startup import secrets_of
 from smsgrid.clock import SystemClock
 from smsgrid.config import CarrierSettings, Settings, SmppConnection
@@ -304,3 +304,12 @@ def test_a_connection_can_be_built_directly() -> None:
         {"name": "x", "host": "h", "system_id": "s", "password": "p", "routes": [{"to": "+1"}]}
     )
     assert CarrierSettings(smpp=(connection,)).smpp[0].routes[0].to == "+1"
+
+
+def test_the_ready_banner_names_the_carrier_but_never_a_password(tmp_path: Path) -> None:
+    assert carrier_summary(Settings()).startswith("simulator")
+    banner = carrier_summary(load(tmp_path, MINIMAL + with_keys(name='"acme-2"', bind='"transmitter_receiver"')))
+    assert banner.startswith(
+        "SMPP: acme-1 (127.0.0.1:2775, transceiver), acme-2 (127.0.0.1:2775, transmitter_receiver)"
+    )
+    assert PASSWORD not in banner

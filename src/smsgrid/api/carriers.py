@@ -48,7 +48,7 @@ class CarrierList(Wire):
     )
     dispatching: bool = Field(
         description="This process runs the carrier. False for `smsgrid serve --no-dispatch`: the connections live "
-        "in the `smsgrid worker` processes (their /metrics), and `value` is empty here."
+        "in the `smsgrid worker` processes, which this one cannot see, and `value` is empty here."
     )
     value: tuple[CarrierConnection, ...]
 

@@ -12,7 +12,7 @@ from smsgrid.store.views import wire
 SIMULATOR_ONLY_TEXT = "No [[carrier.smpp]] connections: the simulator carries everything."
 ELSEWHERE_TEXT = (
     "This server does not run the carrier (serve --no-dispatch): its SMPP connections live in the "
-    "`smsgrid worker` processes; see their /metrics."
+    "`smsgrid worker` processes, which this server cannot see."
 )
 COLUMNS = (
     "name",
