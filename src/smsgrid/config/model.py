@@ -198,6 +198,15 @@ SMPP_PASSWORD_MAX = 8
 SMPP_SYSTEM_TYPE_MAX = 12
 _ROUTE_PREFIX = re.compile(r"\+[0-9]{1,15}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# C-Octet Strings are ASCII: a character beyond it would take more octets than the limit counts.
+PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
+
+
+PASSWORD_RULE = f"at most {SMPP_PASSWORD_MAX} printable ASCII characters (the SMPP 3.4 limit)"
+
+
+def _fits_smpp_password(secret: str) -> bool:
+    return len(secret) <= SMPP_PASSWORD_MAX and re.fullmatch(PRINTABLE_ASCII, secret) is not None
 
 
 def _check_route_prefix(value: object) -> str:
@@ -210,8 +219,6 @@ def _check_route_prefix(value: object) -> str:
 
 class SmppRoute(Frozen):
     """One entry of a connection's `routes`: messages to this prefix and/or from this sender."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
 
     to: Annotated[str, BeforeValidator(_check_route_prefix)] | None = None
     # `from` is a Python keyword: the key is its alias.
@@ -267,8 +274,8 @@ def _check_password(value: object) -> SecretStr:
     # The value is never echoed, not even its length.
     if isinstance(value, SecretStr):
         return value
-    if not isinstance(value, str) or len(value) > SMPP_PASSWORD_MAX:
-        raise refuse(f"must be a string of at most {SMPP_PASSWORD_MAX} characters (the SMPP 3.4 limit)")
+    if not isinstance(value, str) or not _fits_smpp_password(value):
+        raise refuse(f"must be a string of {PASSWORD_RULE}")
     return SecretStr(value)
 
 
@@ -290,8 +297,8 @@ def _read_password_env(value: object, info: ValidationInfo) -> PasswordFromEnvir
     secret = (os.environ if environ is None else environ).get(value)
     if secret is None:
         raise refuse(f"names {value}, which is not set in the environment")
-    if len(secret) > SMPP_PASSWORD_MAX:
-        raise refuse(f"names {value}, whose value is over {SMPP_PASSWORD_MAX} characters (the SMPP 3.4 limit)")
+    if not _fits_smpp_password(secret):
+        raise refuse(f"names {value}, whose value is not {PASSWORD_RULE}")
     return PasswordFromEnvironment(variable=value, value=SecretStr(secret))
 
 
@@ -316,9 +323,9 @@ class SmppConnection(Frozen):
     system_id: Annotated[
         str,
         Strict(),
-        Field(min_length=1, max_length=SMPP_SYSTEM_ID_MAX),
+        Field(min_length=1, max_length=SMPP_SYSTEM_ID_MAX, pattern=PRINTABLE_ASCII),
         Reason(
-            f"must be a non-empty string of at most {SMPP_SYSTEM_ID_MAX} characters (the SMPP 3.4 limit)",
+            f"must be 1 to {SMPP_SYSTEM_ID_MAX} printable ASCII characters (the SMPP 3.4 limit)",
             missing="is required: the ESME's system_id the SMSC knows",
         ),
     ]
@@ -328,8 +335,8 @@ class SmppConnection(Frozen):
     system_type: Annotated[
         str,
         Strict(),
-        Field(max_length=SMPP_SYSTEM_TYPE_MAX),
-        Reason(f"must be a string of at most {SMPP_SYSTEM_TYPE_MAX} characters"),
+        Field(max_length=SMPP_SYSTEM_TYPE_MAX, pattern=PRINTABLE_ASCII),
+        Reason(f"must be at most {SMPP_SYSTEM_TYPE_MAX} printable ASCII characters"),
     ] = ""
     bind: Annotated[
         Literal["transceiver", "transmitter_receiver"], Reason('must be "transceiver" or "transmitter_receiver"')
