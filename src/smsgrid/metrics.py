@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
+from smsgrid.carrier.port import ConnectionStatus
 from smsgrid.events.models import SMS_DELIVERY_REPORT_RECEIVED, SMS_RECEIVED
 from smsgrid.store.records import NewEvent
 
@@ -25,9 +28,66 @@ def event_type_label(event_type: str) -> str:
     return event_type if event_type in KNOWN_EVENT_TYPES else OTHER_EVENT_TYPE
 
 
+CarrierLinks = Callable[[], tuple[ConnectionStatus, ...]]
+CARRIER_LABELS = ("connection", "kind")
+
+# (name, help, value) of each per-connection series; counters get `_total` from the exposition.
+_CONNECTION_GAUGES: tuple[tuple[str, str, Callable[[ConnectionStatus], float]], ...] = (
+    ("smsgrid_carrier_connection_up", "1 while the connection is bound", lambda c: float(c.state == "bound")),
+    ("smsgrid_carrier_connection_sending", "1 while a message can be submitted on it", lambda c: float(c.sending)),
+    ("smsgrid_carrier_connection_receiving", "1 while receipts and MOs can arrive on it", lambda c: float(c.receiving)),
+    ("smsgrid_carrier_connection_window_in_use", "submit_sm awaiting their response", lambda c: c.window_in_use),
+    ("smsgrid_carrier_connection_window_size", "At most this many submit_sm outstanding", lambda c: c.window_size),
+    (
+        "smsgrid_carrier_connection_tps_limit",
+        "submit_sm/s allowed now (lowered while throttled)",
+        lambda c: c.tps_limit,
+    ),
+    ("smsgrid_carrier_connection_tps_configured", "submit_sm/s configured (tps)", lambda c: c.tps_configured),
+)
+_CONNECTION_COUNTERS: tuple[tuple[str, str, Callable[[ConnectionStatus], float]], ...] = (
+    ("smsgrid_carrier_connection_submitted", "submit_sm sent (parts)", lambda c: c.submitted_total),
+    ("smsgrid_carrier_connection_throttled", "ESME_RTHROTTLED / ESME_RMSGQFUL answers", lambda c: c.throttled_total),
+    (
+        "smsgrid_carrier_connection_unknown_outcomes",
+        "Submits whose answer was lost (never re-sent)",
+        lambda c: c.unknown_outcomes_total,
+    ),
+    ("smsgrid_carrier_connection_receipts", "Delivery receipts received", lambda c: c.receipts_total),
+    ("smsgrid_carrier_connection_inbound", "Handsets' messages received", lambda c: c.inbound_total),
+    ("smsgrid_carrier_connection_reconnects", "Connections made again after a loss", lambda c: c.reconnects_total),
+)
+
+
+class CarrierCollector(Collector):
+    """Each carrier connection's state, read from `Carrier.connections()` when `/metrics` is scraped (nothing is
+    pushed). `hold` takes that reading on the event loop, so the rendering thread never calls into the adapter."""
+
+    def __init__(self, connections: CarrierLinks) -> None:
+        self._connections = connections
+        self._held: tuple[ConnectionStatus, ...] | None = None
+
+    def hold(self) -> None:
+        self._held = self._connections()
+
+    def collect(self) -> Iterator[Metric]:
+        links = self._held if self._held is not None else self._connections()
+        for name, text, value in _CONNECTION_GAUGES:
+            gauge = GaugeMetricFamily(name, text, labels=CARRIER_LABELS)
+            for link in links:
+                gauge.add_metric((link.name, link.kind), float(value(link)))
+            yield gauge
+        for name, text, value in _CONNECTION_COUNTERS:
+            counter = CounterMetricFamily(name, text, labels=CARRIER_LABELS)
+            for link in links:
+                counter.add_metric((link.name, link.kind), float(value(link)))
+            yield counter
+
+
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    carrier: CarrierCollector | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -72,6 +132,12 @@ class Metrics:
             registry=r,
         )
 
+    def watch_carrier(self, connections: CarrierLinks) -> None:
+        """Export the carrier's connections (the process that runs the carrier; once)."""
+        if self.carrier is None:
+            self.carrier = CarrierCollector(connections)
+            self.registry.register(self.carrier)
+
     def record_published(self, events: Iterable[NewEvent | None]) -> None:
         """Count events once their transaction committed (callers call this after the store returned)."""
         for event in events:
@@ -83,5 +149,7 @@ class Metrics:
 async def exposition(metrics: Metrics, pending_deliveries: int) -> bytes:
     """The Prometheus text of `/metrics`; the queue depth is read from the store at scrape time, not counted."""
     metrics.queue_depth.set(pending_deliveries)
+    if metrics.carrier is not None:
+        metrics.carrier.hold()
     # Off the event loop: rendering every series of a busy process takes milliseconds.
     return await asyncio.to_thread(generate_latest, metrics.registry)

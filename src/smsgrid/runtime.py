@@ -10,9 +10,12 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from smsgrid.api.carriers import SIMULATOR_ONLY, CarrierOverview
 from smsgrid.api.context import AppContext
 from smsgrid.api.hmac_auth import CLOCK_SKEW_SECONDS
 from smsgrid.api.web_auth import WebAuth
+from smsgrid.carrier.factory import build_carrier
+from smsgrid.carrier.port import Carrier
 from smsgrid.carrier.simulator import CarrierSimulator
 from smsgrid.changes import ChangeFeed, notifying_store
 from smsgrid.clock import Clock, SystemClock
@@ -62,6 +65,7 @@ class Runtime:
     entra: EntraIssuer
     namespaces: NamespaceBroker
     dispatch: bool = True
+    carriers: CarrierOverview = SIMULATOR_ONLY
     changes: ChangeFeed = field(default_factory=ChangeFeed)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
     _subscriptions_changed: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -72,10 +76,17 @@ class Runtime:
 
     @classmethod
     def build(
-        cls, settings: Settings, *, dispatch: bool = True, base_url: str = "", issuer_base_url: str = ""
+        cls,
+        settings: Settings,
+        *,
+        dispatch: bool = True,
+        base_url: str = "",
+        issuer_base_url: str = "",
+        carrier: Carrier | None = None,
     ) -> Runtime:
         """`issuer_base_url`: the address that names the Entra issuer in the tokens of protected webhooks (the TLS
-        listener's, docs/entra.md); a process without listeners (`smsgrid worker`) uses https://localhost."""
+        listener's, docs/entra.md); a process without listeners (`smsgrid worker`) uses https://localhost.
+        `carrier`: the one to use instead of the configured one (tests, embedding)."""
         changes = ChangeFeed()
         clock = SystemClock(settings.time_scale)
         resource = settings.resource
@@ -126,17 +137,26 @@ class Runtime:
             senders=resource_senders(settings),
             help_reply=settings.resource.help_reply,
         )
-        simulator = CarrierSimulator(settings.carrier, scaled=clock.scaled)
-        carrier = CarrierDispatcher(
-            store=store, carrier=simulator, inbox=inbox, events=events, publisher=publisher, clock=clock
+        # `[[carrier.smpp]]` connections when any is configured, else the simulator. Every process builds it (the
+        # send path asks its `refusal`); only a dispatching one starts it, so only there do its links report.
+        chosen = carrier if carrier is not None else build_carrier(settings.carrier, clock=clock)
+        carriers = CarrierOverview(
+            kind="simulator" if isinstance(chosen, CarrierSimulator) else "smpp",
+            dispatching=dispatch,
+            connections=chosen.connections,
+        )
+        if dispatch:
+            metrics.watch_carrier(chosen.connections)
+        dispatcher = CarrierDispatcher(
+            store=store, carrier=chosen, inbox=inbox, events=events, publisher=publisher, clock=clock
         )
         messaging = Messaging(
             store=store,
             settings=settings,
             clock=clock,
-            carrier=simulator,
+            carrier=chosen,
             inbox=inbox,
-            wake_carrier=carrier.wake,
+            wake_carrier=dispatcher.wake,
             metrics=metrics,
         )
         subscriptions = SubscriptionService(
@@ -160,12 +180,13 @@ class Runtime:
             subscriptions=subscriptions,
             engine=engine,
             redelivery=Redelivery(store=store, registry=registry, clock=clock, wake_dispatcher=engine.wake_all),
-            carrier=carrier,
+            carrier=dispatcher,
             events=events,
             publisher=publisher,
             entra=entra,
             namespaces=namespaces,
             dispatch=dispatch,
+            carriers=carriers,
             changes=changes,
         )
 
@@ -252,6 +273,7 @@ class Runtime:
             changes=self.changes,
             events=self.events,
             publisher=self.publisher,
+            carriers=self.carriers,
         )
 
 

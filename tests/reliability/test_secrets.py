@@ -115,7 +115,7 @@ def answers(server: SmsgridProcess) -> dict[str, str]:
     texts: dict[str, str] = {}
     with server.admin() as admin:
         for path in ("/admin/subscriptions", "/admin/subscriptions/with-secrets", "/admin/messages", "/admin/events",
-                     "/admin/deadletters", "/metrics", "/healthz", "/openapi.json"):  # fmt: skip
+                     "/admin/deadletters", "/admin/carriers", "/metrics", "/healthz", "/openapi.json"):  # fmt: skip
             response = admin.get(path)
             assert response.status_code == 200, (path, response.text)
             texts[path] = response.text
@@ -139,7 +139,7 @@ def ui_pages(server: SmsgridProcess, sink_events: list[str]) -> dict[str, str]:
         assert login.status_code == 303, login.text
         assert ACCESS_KEY not in login.headers.get("location", "")
         assert all(ACCESS_KEY not in value for value in browser.cookies.values())
-        paths = ["/", "/phones", "/phones/+18005550100", "/messages", "/events", "/subscriptions",
+        paths = ["/", "/phones", "/phones/+18005550100", "/messages", "/events", "/subscriptions", "/carriers",
                  "/subscriptions/new", "/subscriptions/with-secrets/edit", "/deadletters", "/login"]  # fmt: skip
         paths += [f"/events/{event_id}" for event_id in sink_events[:3]]
         for path in paths:

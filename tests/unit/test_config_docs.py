@@ -22,6 +22,8 @@ from smsgrid.config import (
     ResourceSettings,
     ServerSettings,
     Settings,
+    SmppConnection,
+    SmppRoute,
     StorageAccount,
     StoreSettings,
     ThrottlingSettings,
@@ -38,7 +40,8 @@ def _defaults_block() -> str:
 
 
 def _written_keys(model: type[BaseModel]) -> set[str]:
-    return {name for name, field in model.model_fields.items() if TABLE_NAME not in field.metadata}
+    # A key spelled as its alias where its name is a Python keyword (`from`).
+    return {field.alias or name for name, field in model.model_fields.items() if TABLE_NAME not in field.metadata}
 
 
 def test_the_documented_file_with_every_key_at_its_default_loads_into_the_defaults(tmp_path: Path) -> None:
@@ -91,6 +94,8 @@ def _table_keys(marker: str) -> set[str]:
         ("### `[resource]`", ResourceSettings),
         ("### `[carrier]`", CarrierSettings),
         ("Each `[[carrier.rules]]` entry:", CarrierRule),
+        ("Each `[[carrier.smpp]]` entry:", SmppConnection),
+        ("Each `routes` entry:", SmppRoute),
         ("### `[throttling]`", ThrottlingSettings),
         ("### `[delivery]`", DeliverySettings),
         ("### `[store]`", StoreSettings),

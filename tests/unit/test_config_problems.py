@@ -165,9 +165,19 @@ def test_keys_below_an_optional_table_are_found_through_the_optional() -> None:
     assert sample_problems({"nested": 5}) == [Problem("nested", "must be a table")]
 
 
+def test_a_key_written_as_its_alias_finds_its_reason() -> None:
+    # A key spelled as its alias (`[[carrier.smpp]] routes = [{ from = … }]`: `from` is a Python keyword).
+    assert sample_problems({"RENAMED": "x"}) == [Problem("RENAMED", "must be an integer")]
+    assert sample_problems({"renamed": 1}) == [
+        Problem("renamed", "unknown key; expected one of undescribed, maybe, nested, RENAMED, entries, numbers")
+    ]
+
+
 def test_a_location_the_model_does_not_name_keeps_pydantics_words() -> None:
-    # An alias (as the environment variables use) is not a field name: no Reason is found for it.
-    assert sample_problems({"RENAMED": "x"}) == [Problem("RENAMED", "Input should be a valid integer")]
+    with pytest.raises(ValidationError) as raised:
+        _Sample.model_validate({"RENAMED": "x"})
+    # Walked against another model, the location names no field there: no Reason is found for it.
+    assert problems_of(raised.value, _Entry, {}) == [Problem("RENAMED", "Input should be a valid integer")]
 
 
 def test_entries_of_a_mapping_and_of_a_collection_get_their_own_words() -> None:

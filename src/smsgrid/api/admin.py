@@ -209,6 +209,12 @@ async def validate(ctx: AppContext, request: Request) -> Response:
     raise refused
 
 
+async def list_carriers(ctx: AppContext, request: Request) -> Response:
+    """What carries the messages, and each SMPP connection's state where this process runs the carrier."""
+    await admin_body(ctx, request)
+    return json_response(wire(ctx.carriers.listing()))
+
+
 async def create_login_token(ctx: AppContext, request: Request) -> Response:
     """`POST /admin/login-tokens`: a one-time web UI login URL (`smsgrid login-url`); the key never goes in a URL."""
     await admin_body(ctx, request)
@@ -234,6 +240,7 @@ TABLE: list[RouteSpec[AppContext]] = [
     RouteSpec("/admin/deadletters", "GET", list_deadletters),
     RouteSpec("/admin/deadletters/{deadletter_id}/redeliver", "POST", redeliver),
     RouteSpec("/admin/login-tokens", "POST", create_login_token),
+    RouteSpec("/admin/carriers", "GET", list_carriers),
 ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smsgrid.api.carriers import SIMULATOR_ONLY, CarrierOverview
 from smsgrid.api.web_auth import WebAuth
 from smsgrid.changes import ChangeFeed
 from smsgrid.clock import Clock
@@ -39,3 +40,4 @@ class AppContext:
     changes: ChangeFeed  # the UI's live stream
     events: EventFactory  # builds the events a custom-topic publish commits
     publisher: EventPublisher  # commits events, counts them and wakes their subscriptions' pumps
+    carriers: CarrierOverview = SIMULATOR_ONLY  # `GET /admin/carriers` and the UI's Carriers page

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from smsgrid.api.carriers import CarrierList
 from smsgrid.api.models import (
     DeadLetterIdPath,
     DeadLettersQuery,
@@ -174,6 +175,11 @@ ADMIN_OPERATIONS: dict[Endpoint, OperationDoc] = {
         "createLoginToken",
         {"201": Reply("Made.", LoginToken), **errors("401", "403")},
         summary="A one-time web UI login path (`smsgrid login-url`): used once, within 15 minutes.",
+    ),
+    ("GET", "/admin/carriers"): _admin(
+        "listCarriers",
+        {"200": Reply("The carrier and its connections.", CarrierList), **errors("401")},
+        summary="What carries the messages (the SMPP connections or the simulator) and each connection's state.",
     ),
     ("GET", "/admin/messages"): _admin(
         "listMessages",

@@ -22,6 +22,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from smsgrid.api.carriers import CarrierList
 from smsgrid.api.hmac_auth import authorization_header
 from smsgrid.store.views import (
     DeadLetterList,
@@ -229,6 +230,10 @@ class SmsgridClient:
     def list_deadletters(self, *, limit: int, include_redelivered: bool = False) -> list[DeadLetterView]:
         params = {"limit": limit, "includeRedelivered": "true" if include_redelivered else "false"}
         return list(_model(DeadLetterList, self._json("GET", "/admin/deadletters", params=params)).value)
+
+    def carriers(self) -> CarrierList:
+        """What carries the messages and each SMPP connection's state (GET /admin/carriers)."""
+        return _model(CarrierList, self._json("GET", "/admin/carriers"))
 
     def redeliver(self, deadletter_id: int) -> dict[str, Any]:
         answer: dict[str, Any] = self._json("POST", f"/admin/deadletters/{deadletter_id}/redeliver")

@@ -48,7 +48,21 @@ def check(
         numbers = ", ".join((*resource.phone_numbers, *resource.short_codes, *resource.alphanumeric_sender_ids))
         out.print(
             f"[green]{escape(str(file))} is valid[/green]: resource {escape(settings.resource.name)} ({numbers}), "
-            f"{len(settings.carrier.rules)} carrier rule(s), {len(settings.subscriptions)} subscription(s)."
+            f"{len(settings.carrier.rules)} carrier rule(s), {_smpp_summary(settings)}, "
+            f"{len(settings.subscriptions)} subscription(s)."
         )
     if problems:
         raise typer.Exit(EXIT_USAGE)
+
+
+def _smpp_summary(settings: Settings) -> str:
+    """The SMPP connections by name and address; never their passwords (only where one comes from)."""
+    connections = settings.carrier.smpp
+    if not connections:
+        return "no SMPP connection (the simulator carries everything)"
+    described = ", ".join(
+        f"{escape(c.name)} {escape(c.host)}:{c.port}"
+        + (f" password from ${c.password_env.variable}" if c.password_env else "")
+        for c in connections
+    )
+    return f"{len(connections)} SMPP connection(s) ({described})"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from smsgrid.cli.commands_carriers import carriers
 from smsgrid.cli.commands_config import config_app
 from smsgrid.cli.commands_events import deadletters_app, events_app
 from smsgrid.cli.commands_messaging import messages_app, receive, send
@@ -91,6 +92,7 @@ def _announce(settings: Settings, listen: Listen) -> ReadyHook:
             console.print(f"  sender IDs         {ids}  (one-way)", highlight=False)
         throttling = "ACS send-rate limits (429 + Retry-After)" if settings.throttling.enabled else "off"
         console.print(f"  throttling         {throttling}")
+        console.print(f"  carrier            {carrier_summary(settings)}", markup=False)
         cert = tls.cert.resolve() if tls else ""
         console.print("\nSend a message with the official SDK (pip install azure-communication-sms):\n")
         console.print(SNIPPET.format(conn=conn, cert=cert, sender=settings.resource.phone_numbers[0]), markup=False)
@@ -98,6 +100,15 @@ def _announce(settings: Settings, listen: Listen) -> ReadyHook:
         sys.stdout.flush()
 
     return on_ready
+
+
+def carrier_summary(settings: Settings) -> str:
+    """What carries the messages, for the ready banner: never a password."""
+    connections = settings.carrier.smpp
+    if not connections:
+        return "simulator (no [[carrier.smpp]] connection; `smsgrid carriers` shows them when there are)"
+    named = ", ".join(f"{c.name} ({c.host}:{c.port}, {c.bind})" for c in connections)
+    return f"SMPP: {named}; `smsgrid carriers` shows their state"
 
 
 def _log_ready(settings: Settings, listen: Listen) -> ReadyHook:
@@ -117,6 +128,8 @@ def _log_ready(settings: Settings, listen: Listen) -> ReadyHook:
                 "short_codes": list(settings.resource.short_codes),
                 "alphanumeric_sender_ids": list(settings.resource.alphanumeric_sender_ids),
                 "throttling": settings.throttling.enabled,
+                "carrier": "smpp" if settings.carrier.smpp else "simulator",
+                "smpp_connections": [c.name for c in settings.carrier.smpp],
                 "well_known_key": settings.resource.access_key == WELL_KNOWN_ACCESS_KEY,
             },
         )
@@ -142,7 +155,7 @@ def serve(
         typer.Option("--log-format", help="text, or json: one JSON object per line on stderr (secrets redacted)."),
     ] = "text",
 ) -> None:
-    """Run the data plane, admin API, web UI, carrier simulator and delivery engine in one process."""
+    """Run the data plane, admin API, web UI, carrier (simulator or SMPP) and delivery engine in one process."""
     from smsgrid.server import Listen, run
 
     settings, chosen = start_up(config=config, data_dir=data_dir, db=db, time_scale=time_scale, log_format=log_format)
@@ -180,6 +193,7 @@ def login_url_command(opts: ClientOptions = DEFAULT_CLIENT) -> None:
 
 app.command()(send)
 app.command()(receive)
+app.command()(carriers)
 app.add_typer(subscriptions_app, name="subscriptions")
 app.add_typer(events_app, name="events")
 app.add_typer(messages_app, name="messages")

@@ -33,10 +33,12 @@ def settings_of(config: Path | None, data_dir: Path | None, db: str | None, time
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """What the logs must never show: the access key, Entra client secrets, the database password."""
+    """What the logs must never show: the access key, Entra client secrets, the database password, the SMPP
+    passwords."""
     password = urlsplit(settings.database_url).password
     client_secrets = [app.client_secret for app in settings.entra.applications]
-    return [settings.resource.access_key, *client_secrets, *([password] if password else [])]
+    smpp = [secret for c in settings.carrier.smpp if (secret := c.secret.get_secret_value())]
+    return [settings.resource.access_key, *client_secrets, *([password] if password else []), *smpp]
 
 
 def start_up(

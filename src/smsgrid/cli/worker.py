@@ -1,4 +1,8 @@
-"""`smsgrid worker`: the carrier simulator and the delivery engine, no HTTP listeners (SPEC §4, scale-out).
+"""`smsgrid worker`: the carrier and the delivery engine, no HTTP listeners (SPEC §4, scale-out).
+
+The carrier runs where the dispatcher runs: here (and in `serve` without --no-dispatch). With `[[carrier.smpp]]`
+configured each worker binds its own SMPP connections (the simulator otherwise); a worker has no HTTP listener,
+so `/admin/carriers`, `/metrics` and the UI of a `serve --no-dispatch` process do not show them.
 
 Run any number of these beside `smsgrid serve --no-dispatch` processes on one PostgreSQL database: they share the
 work through leases (FOR UPDATE SKIP LOCKED) and wake on LISTEN/NOTIFY. SIGTERM or Ctrl+C stops one cleanly: work it
@@ -63,7 +67,7 @@ def worker(
         str, typer.Option("--log-format", help="text, or json: one JSON object per line on stderr.")
     ] = "text",
 ) -> None:
-    """Run the carrier simulator and delivery engine only (no HTTP), beside `serve --no-dispatch` processes."""
+    """Run the carrier (simulator or SMPP) and delivery engine only (no HTTP), beside `serve --no-dispatch`."""
     settings, _ = start_up(config=config, data_dir=data_dir, db=db, time_scale=time_scale, log_format=log_format)
     if not settings.database_url.startswith(("postgresql://", "postgres://")):
         # Workers of one SQLite file could not see each other's commits nor share claims safely.

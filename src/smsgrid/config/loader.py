@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from smsgrid.config.model import Settings, refuse
+from smsgrid.config.model import ENVIRON_CONTEXT, Settings, refuse
 from smsgrid.config.problems import problems_of
 from smsgrid.errors import ConfigError, Problem
 
@@ -126,7 +126,8 @@ def read_settings(
         renamed["time_scale"] = "--time-scale"
     settings: Settings | None = None
     try:
-        settings = Settings.model_validate(values)
+        # `[[carrier.smpp]] password_env` is read from the same environment as the variables above.
+        settings = Settings.model_validate(values, context={ENVIRON_CONTEXT: env})
     except ValidationError as exc:
         # `from None` below: pydantic's own rendering of the error shows input values, and those may be secrets.
         problems.extend(problems_of(exc, Settings, renamed))

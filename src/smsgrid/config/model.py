@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import re
 import ssl
 import uuid
 from collections.abc import Mapping
@@ -18,7 +20,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    Strict,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 # The documented well-known development key (like Azurite's): base64 of 32 fixed bytes. Anyone can read it
@@ -168,12 +180,237 @@ class CarrierRule(Frozen):
     segments_failed: Annotated[int, Strict(), Field(ge=1, le=255), Reason("must be an integer from 1 to 255")] = 0
 
 
+def _check_ca_file(value: object) -> Path:
+    if not isinstance(value, str | Path) or not str(value):
+        raise refuse("must be the path of a PEM file of CA certificates")
+    path = Path(value)
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        raise refuse(f"cannot be loaded as PEM CA certificates: {exc}") from None
+    return path
+
+
+# SMPP 3.4 §5.2: system_id is a C-octet string of at most 16 octets, password 9, system_type 13 (NUL included).
+# smpp34 panics a worker thread past them and the bind then reads as "timed out", so they are refused here.
+SMPP_SYSTEM_ID_MAX = 15
+SMPP_PASSWORD_MAX = 8
+SMPP_SYSTEM_TYPE_MAX = 12
+_ROUTE_PREFIX = re.compile(r"\+[0-9]{1,15}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# C-Octet Strings are ASCII: a character beyond it would take more octets than the limit counts.
+PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
+
+
+PASSWORD_RULE = f"at most {SMPP_PASSWORD_MAX} printable ASCII characters (the SMPP 3.4 limit)"
+
+
+def _fits_smpp_password(secret: str) -> bool:
+    return len(secret) <= SMPP_PASSWORD_MAX and re.fullmatch(PRINTABLE_ASCII, secret) is not None
+
+
+def _check_route_prefix(value: object) -> str:
+    """`"+44"` or `"+44*"`: a prefix of E.164 digits; the trailing `*` says the same thing and is dropped."""
+    text = value.removesuffix("*") if isinstance(value, str) else ""
+    if not _ROUTE_PREFIX.fullmatch(text):
+        raise refuse('must be a prefix of an E.164 number: "+" and digits, e.g. "+44" or "+1425*"')
+    return text
+
+
+class SmppRoute(Frozen):
+    """One entry of a connection's `routes`: messages to this prefix and/or from this sender."""
+
+    to: Annotated[str, BeforeValidator(_check_route_prefix)] | None = None
+    # `from` is a Python keyword: the key is its alias.
+    from_: (
+        Annotated[
+            str,
+            Strict(),
+            Field(min_length=1),
+            Reason("must be a sender as the send names it: an E.164 number, a short code or a sender ID"),
+        ]
+        | None
+    ) = Field(default=None, alias="from")
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> SmppRoute:
+        if self.to is None and self.from_ is None:
+            raise refuse('needs to, from or both, e.g. { to = "+44" } or { from = "CONTOSO" }')
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class _RepeatedName:
+    """An SMPP connection name already used above it: refused where it stands, the others still checked."""
+
+    name: str
+
+
+def _check_connection_name(value: object) -> str:
+    if isinstance(value, _RepeatedName):
+        raise refuse(f"{value.name} names another [[carrier.smpp]] connection above; each name is used once")
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        raise refuse("must be a non-empty string of at most 64 characters (shown in /metrics, the CLI and the UI)")
+    return value
+
+
+def _mark_repeated_names(value: object) -> object:
+    if not isinstance(value, list | tuple):
+        return value
+    seen: set[str] = set()
+    marked: list[object] = []
+    for table in value:
+        name = table.get("name") if isinstance(table, dict) else None
+        if isinstance(name, str) and name in seen:
+            marked.append({**table, "name": _RepeatedName(name)})
+            continue
+        if isinstance(name, str):
+            seen.add(name)
+        marked.append(table)
+    return marked
+
+
+def _check_password(value: object) -> SecretStr:
+    # The value is never echoed, not even its length.
+    if isinstance(value, SecretStr):
+        return value
+    if not isinstance(value, str) or not _fits_smpp_password(value):
+        raise refuse(f"must be a string of {PASSWORD_RULE}")
+    return SecretStr(value)
+
+
+class PasswordFromEnvironment(Frozen):
+    """`password_env`: the variable's name (shown) and its value (read once, at load; never shown)."""
+
+    variable: str
+    value: SecretStr
+
+
+def _read_password_env(value: object, info: ValidationInfo) -> PasswordFromEnvironment:
+    if isinstance(value, PasswordFromEnvironment):
+        return value
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
+        raise refuse('must be the name of an environment variable, e.g. "ACME_SMPP_PASSWORD"')
+    # The loader hands in the environment it reads (tests give their own); without one, the process's.
+    context = info.context if isinstance(info.context, Mapping) else {}
+    environ = context.get(ENVIRON_CONTEXT)
+    secret = (os.environ if environ is None else environ).get(value)
+    if secret is None:
+        raise refuse(f"names {value}, which is not set in the environment")
+    if not _fits_smpp_password(secret):
+        raise refuse(f"names {value}, whose value is not {PASSWORD_RULE}")
+    return PasswordFromEnvironment(variable=value, value=SecretStr(secret))
+
+
+# The key of `model_validate(..., context=...)` under which the loader passes the environment it reads.
+ENVIRON_CONTEXT = "environ"
+
+Seconds = Annotated[
+    float, Strict(), Field(gt=0, le=86_400), Reason("must be a number of seconds greater than 0 (at most 86400)")
+]
+Octet = Annotated[int, Strict(), Field(ge=0, le=255)]
+
+
+class SmppConnection(Frozen):
+    """One `[[carrier.smpp]]` entry: a bind to an SMSC (docs/smpp.md). Converted to the adapter's
+    `SmppConnectionSettings` outside this package (`smsgrid.carrier.factory`)."""
+
+    name: Annotated[str, BeforeValidator(_check_connection_name), Reason("must be a non-empty string")]
+    host: Annotated[
+        str, Strict(), Field(min_length=1), Reason("must be the SMSC's host name or address", missing="is required")
+    ]
+    port: Annotated[int, Strict(), Field(ge=1, le=65535), Reason("must be an integer from 1 to 65535")] = 2775
+    system_id: Annotated[
+        str,
+        Strict(),
+        Field(min_length=1, max_length=SMPP_SYSTEM_ID_MAX, pattern=PRINTABLE_ASCII),
+        Reason(
+            f"must be 1 to {SMPP_SYSTEM_ID_MAX} printable ASCII characters (the SMPP 3.4 limit)",
+            missing="is required: the ESME's system_id the SMSC knows",
+        ),
+    ]
+    # Exactly one of these two. Never shown back: not in `smsgrid config`, the UI, the admin API, logs or reprs.
+    password: Annotated[SecretStr, BeforeValidator(_check_password)] | None = Field(default=None, repr=False)
+    password_env: Annotated[PasswordFromEnvironment, BeforeValidator(_read_password_env)] | None = None
+    system_type: Annotated[
+        str,
+        Strict(),
+        Field(max_length=SMPP_SYSTEM_TYPE_MAX, pattern=PRINTABLE_ASCII),
+        Reason(f"must be at most {SMPP_SYSTEM_TYPE_MAX} printable ASCII characters"),
+    ] = ""
+    bind: Annotated[
+        Literal["transceiver", "transmitter_receiver"], Reason('must be "transceiver" or "transmitter_receiver"')
+    ] = "transceiver"
+    tls: Annotated[bool, Strict(), Reason("must be true or false")] = False
+    tls_ca_file: Annotated[Path, BeforeValidator(_check_ca_file)] | None = None
+    window: Annotated[int, Strict(), Field(ge=1, le=1000), Reason("must be an integer from 1 to 1000")] = 10
+    tps: Annotated[
+        float, Strict(), Field(gt=0, le=100_000), Reason("must be a number of submit_sm per second greater than 0")
+    ] = 50.0
+    weight: Annotated[int, Strict(), Field(ge=1, le=1000), Reason("must be an integer from 1 to 1000")] = 1
+    routes: Annotated[
+        tuple[SmppRoute, ...],
+        Reason(
+            'must be an array of inline tables, e.g. [{ to = "+44" }, { from = "CONTOSO" }]',
+            item='must be a table with to and/or from, e.g. { to = "+44" }',
+        ),
+    ] = ()
+    concatenation: Annotated[
+        Literal["udh", "sar", "message_payload"], Reason('must be "udh", "sar" or "message_payload"')
+    ] = "udh"
+    gsm7: Annotated[Literal["unpacked", "packed"], Reason('must be "unpacked" or "packed"')] = "unpacked"
+    gsm7_data_coding: Annotated[Octet, Reason("must be an integer from 0 to 255 (a data_coding)")] = 0
+    short_code_ton_npi: Annotated[
+        tuple[Octet, Octet], Reason("must be two integers from 0 to 255: [TON, NPI], e.g. [3, 0]")
+    ] = (3, 0)
+    national_country_code: Annotated[
+        str,
+        Strict(),
+        Field(pattern=r"^([1-9][0-9]{0,2})?$"),
+        Reason('must be a country calling code without "+" (e.g. "44"), or "" to keep national numbers as received'),
+    ] = ""
+    national_trunk_prefix: Annotated[
+        str, Strict(), Field(pattern=r"^[0-9]{0,4}$"), Reason('must be digits, e.g. "0", or ""')
+    ] = ""
+    unknown_ton_is_international: Annotated[bool, Strict(), Reason("must be true or false")] = False
+    enquire_link_seconds: Seconds = 30.0
+    response_timeout_seconds: Seconds = 30.0
+    connect_timeout_seconds: Seconds = 10.0
+    reconnect_min_seconds: Seconds = 1.0
+    reconnect_max_seconds: Seconds = 60.0
+    reassembly_timeout_seconds: Seconds = 600.0
+
+    @model_validator(mode="after")
+    def _one_password(self) -> SmppConnection:
+        if (self.password is None) == (self.password_env is None):
+            raise refuse("needs exactly one of password and password_env")
+        if self.reconnect_min_seconds > self.reconnect_max_seconds:
+            raise refuse("must not exceed reconnect_max_seconds", at=".reconnect_min_seconds")
+        return self
+
+    @property
+    def secret(self) -> SecretStr:
+        """The password, from `password` or the variable `password_env` named."""
+        if self.password_env is not None:
+            return self.password_env.value
+        return self.password or SecretStr("")
+
+
 class CarrierSettings(Frozen):
-    """`[carrier]`: the simulated carrier. Issue 14 adds `[[carrier.smpp]]` (real carriers) beside `rules`."""
+    """`[carrier]`: the simulated carrier (`delay_ms`, `rules`), and the real ones (`[[carrier.smpp]]`): with
+    any SMPP connection configured, they carry every message instead of the simulator."""
 
     delay_ms: DelayMs = 500
     rules: Annotated[
         tuple[CarrierRule, ...], Reason("must be an array of tables ([[carrier.rules]])", item="must be a table")
+    ] = ()
+    smpp: Annotated[
+        tuple[SmppConnection, ...],
+        BeforeValidator(_mark_repeated_names),
+        Reason(
+            "must be an array of tables ([[carrier.smpp]])",
+            item="must be a table with name, host, port, system_id and password or password_env",
+        ),
     ] = ()
 
 
@@ -187,17 +424,6 @@ class ThrottlingSettings(Frozen):
     long_code_per_minute: RatePerMinute = 200
     short_code_per_minute: RatePerMinute = 6000
     alphanumeric_per_minute: RatePerMinute = 600
-
-
-def _check_ca_file(value: object) -> Path:
-    if not isinstance(value, str | Path) or not str(value):
-        raise refuse("must be the path of a PEM file of CA certificates")
-    path = Path(value)
-    try:
-        ssl.create_default_context(cafile=str(path))
-    except (OSError, ssl.SSLError) as exc:
-        raise refuse(f"cannot be loaded as PEM CA certificates: {exc}") from None
-    return path
 
 
 class DeliverySettings(Frozen):

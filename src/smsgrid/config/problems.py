@@ -45,7 +45,7 @@ def _describe(detail: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
         return _path(loc) + str(context.get("at", "")), str(context["reason"])
     if detail["type"] == "extra_forbidden":
         owner = _unwrap(_walk(model, loc[:-1]).annotation)
-        expected = [name for name, field in _fields(owner).items() if TABLE_NAME not in field.metadata]
+        expected = [field.alias or name for name, field in _fields(owner).items() if TABLE_NAME not in field.metadata]
         return _path(loc), f"unknown key; expected one of {', '.join(expected)}"
     step = _walk(model, loc)
     reason = step.reason
@@ -81,13 +81,21 @@ def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> _Step:
     for step in loc:
         inner = _unwrap(annotation)
         if isinstance(inner, type) and issubclass(inner, BaseModel):
-            field = inner.model_fields.get(str(step))
+            field = _field_named(inner, str(step))
             if field is None:
                 break
             annotation, reason, in_entry = field.annotation, _reason(field), False
         else:
             annotation, in_entry = _entry_type(inner), True
     return _Step(annotation, reason, in_entry)
+
+
+def _field_named(model: type[BaseModel], key: str) -> FieldInfo | None:
+    """The field a TOML key names: its alias when it has one (`from`, a Python keyword), else its name."""
+    for name, field in model.model_fields.items():
+        if (field.alias or name) == key:
+            return field
+    return None
 
 
 def _fields(annotation: Any) -> dict[str, FieldInfo]:

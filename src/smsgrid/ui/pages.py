@@ -226,6 +226,11 @@ async def deadletters(ctx: AppContext, request: Request) -> Response:
     )
 
 
+async def carriers(ctx: AppContext, request: Request) -> Response:
+    """What carries the messages, and each SMPP connection's state (the same as `smsgrid carriers`)."""
+    return render(ctx, request, "carriers.html", {"active": "carriers", "listing": ctx.carriers.listing()})
+
+
 async def stream(ctx: AppContext, request: Request) -> Response:
     """`text/event-stream` of change notices (see `smsgrid.ui.live`); 401 without a session."""
     if not session.is_logged_in(ctx.web_auth, request):

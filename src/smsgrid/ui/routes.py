@@ -24,6 +24,7 @@ PAGES: list[RouteSpec[AppContext]] = [
     RouteSpec("/subscriptions/new", "GET", pages.subscription_new),
     RouteSpec("/subscriptions/{name}/edit", "GET", pages.subscription_edit),
     RouteSpec("/deadletters", "GET", pages.deadletters),
+    RouteSpec("/carriers", "GET", pages.carriers),
 ]
 FORMS: list[tuple[str, FormHandler]] = [
     ("/phones/{number}/send", actions.send),
