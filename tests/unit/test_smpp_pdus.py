@@ -141,7 +141,14 @@ def test_a_bind_field_too_long_for_smpp_is_refused(field: str, value: str) -> No
     fields = {"system_id": "smsgrid", "password": "pw", "system_type": "", "address_range": ""}
     fields[field] = value
     with pytest.raises(ValueError, match=field):
-        encode_bind(BindMode.TRANSCEIVER, 1, **fields)
+        encode_bind(
+            BindMode.TRANSCEIVER,
+            1,
+            system_id=fields["system_id"],
+            password=fields["password"],
+            system_type=fields["system_type"],
+            address_range=fields["address_range"],
+        )
 
 
 def test_the_longest_allowed_bind_fields_pass() -> None:
