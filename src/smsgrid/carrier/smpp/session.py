@@ -3,8 +3,9 @@
 Tasks: one reader (which also runs the close sequence), one keep-alive, and one per inbound deliver_sm / data_sm
 being handled — at most `window` of those; while they are all busy the reader stops reading, so a flood of PDUs
 waits in the SMSC rather than in memory. A submit creates no task: it waits on a future keyed by its sequence
-number, which the reader resolves. Writes go straight to the transport; a writer waits for drain only once the
-transport's buffer is past `_DRAIN_ABOVE` (the window already bounds what can be queued).
+number, which the reader resolves. PDUs written in one turn of the event loop leave in one `write` (one system
+call for a burst of submits instead of one each); a writer waits for drain only once the transport's buffer is
+past `_DRAIN_ABOVE` (the window already bounds what can be queued).
 
 Closing, for whatever reason, goes through `_begin_close` (idempotent): no more submits (NotSent), the answers
 still awaited are lost (ResponseLost), the transport closes and the reader runs `_finish`, which stops the other
@@ -65,6 +66,15 @@ log = logging.getLogger("smsgrid.carrier.smpp")
 
 _DRAIN_ABOVE = 64 * 1024  # octets waiting in the transport before a writer waits for the socket
 _CLOSE_WAIT = 2.0  # seconds to wait for the transport to finish closing (a TLS close_notify may go unanswered)
+
+
+class _Expired(Exception):
+    """A request's response timer ran out (internal: `_request` turns it into ResponseLost)."""
+
+
+def _expire(answer: asyncio.Future[_Answer]) -> None:
+    if not answer.done():
+        answer.set_exception(_Expired())
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +162,9 @@ class StreamSession:
         self._inbound_slots = asyncio.Semaphore(target.window)
         self._inbound_tasks: set[asyncio.Task[None]] = set()
         self._pending: dict[int, tuple[int, asyncio.Future[_Answer]]] = {}
+        # PDUs waiting for this turn's write: (sequence of a request, or None for a response, PDU)
+        self._outbox: list[tuple[int | None, bytes]] = []
+        self._flush_scheduled = False
         self._stopping: str | None = None  # set: no more submits
         self._close_reason: str | None = None  # set: closing or closed
         self._unbind_sent = False
@@ -199,29 +212,46 @@ class StreamSession:
 
     async def _request(self, pdu: bytes, sequence: int, expected: int, what: str) -> _Answer:
         """Write a request and wait for its response (or a generic_nack with its sequence)."""
-        if self._writer.is_closing():
+        if self._close_reason is not None or self._writer.is_closing():
             raise NotSent(self._close_reason or "the connection is closed")
         answer: asyncio.Future[_Answer] = self._loop.create_future()
         self._pending[sequence] = (expected, answer)
+        timeout = self._target.response_timeout
+        # One plain timer per request (asyncio.timeout costs about twice as much, and this runs per submit).
+        timer = self._loop.call_later(timeout, _expire, answer)
         try:
-            self._writer.write(pdu)
-            # From here on the PDU may have reached the SMSC: every failure is ResponseLost, never NotSent.
+            self._queue(pdu, sequence)
+            # Once written the PDU may have reached the SMSC: every failure is then ResponseLost. (A close before
+            # the write fails the future with NotSent, in _begin_close.)
             try:
-                async with asyncio.timeout(self._target.response_timeout):
-                    if self._writer.transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                if self._writer.transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                    async with asyncio.timeout(timeout):
                         await self._writer.drain()
-                    return await answer
-            except TimeoutError:
-                raise ResponseLost(f"no answer to {what} within {self._target.response_timeout} s") from None
+                return await answer
+            except (TimeoutError, _Expired):
+                raise ResponseLost(f"no answer to {what} within {timeout} s") from None
             except ConnectionError as exc:
                 raise ResponseLost(f"the connection failed after {what} was written: {exc}") from exc
         finally:
+            timer.cancel()
             self._pending.pop(sequence, None)
 
     def _send(self, pdu: bytes) -> None:
         """Write a response; dropped when the connection is gone (the SMSC then sends the request again)."""
-        if not self._writer.is_closing():
-            self._writer.write(pdu)
+        if self._close_reason is None and not self._writer.is_closing():
+            self._queue(pdu, None)
+
+    def _queue(self, pdu: bytes, request_sequence: int | None) -> None:
+        self._outbox.append((request_sequence, pdu))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._outbox:
+            self._writer.write(b"".join(pdu for _, pdu in self._outbox))
+            self._outbox.clear()
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -394,10 +424,16 @@ class StreamSession:
             return
         self._close_reason = reason
         self._stop_submits(reason)
+        # Requests still in the outbox never left: NotSent. Responses in it go out if the connection still can.
+        unsent = {sequence for sequence, _ in self._outbox if sequence is not None}
+        responses = b"".join(pdu for sequence, pdu in self._outbox if sequence is None)
+        self._outbox.clear()
+        if responses and not self._writer.is_closing():
+            self._writer.write(responses)
         lost = f"the session closed before the answer came: {reason}"
-        for _, answer in self._pending.values():
+        for sequence, (_, answer) in self._pending.items():
             if not answer.done():
-                answer.set_exception(ResponseLost(lost))
+                answer.set_exception(NotSent(reason) if sequence in unsent else ResponseLost(lost))
         self._writer.close()
         if asyncio.current_task() is not self._reader_task:
             self._reader_task.cancel()
