@@ -503,6 +503,8 @@ async def test_the_bind_fields_reach_the_smsc() -> None:
         )
         async with opened(target) as session:
             assert session.bind is BindMode.RECEIVER
+            with pytest.raises(NotSent, match="receiver"):
+                await session.submit(fields())
     [bind] = binds
     assert (bind.command_id, bind.sequence_number) == (0x01, 1)
     assert bind.body == b"smsgrid\x00pw\x00VMA\x00\x34\x01\x01^44\x00"
@@ -512,6 +514,27 @@ async def test_a_silent_smsc_fails_the_connect_after_the_connect_timeout() -> No
     async with RawSmsc(ignore_all_but_unbind) as smsc:
         with fail_after(BOUND), pytest.raises(ConnectFailed, match="within"):
             await StreamSessionFactory().open(target_at(smsc.port, connect_timeout=0.3), accept_all)
+
+
+async def test_a_connect_cancelled_while_waiting_for_the_bind_answer_closes_its_connection() -> None:
+    bind_arrived = asyncio.Event()
+    hung_up = asyncio.Event()
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_pdu(reader)
+        bind_arrived.set()
+        assert await reader.read() == b""
+        hung_up.set()
+
+    async with RawSmsc(never_answer) as smsc:
+        opening = asyncio.ensure_future(StreamSessionFactory().open(target_at(smsc.port), accept_all))
+        with fail_after(BOUND):
+            await bind_arrived.wait()
+        opening.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await opening
+        with fail_after(BOUND):
+            await hung_up.wait()
 
 
 async def test_nobody_listening_fails_the_connect() -> None:

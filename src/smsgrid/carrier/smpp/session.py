@@ -192,6 +192,8 @@ class StreamSession:
     async def submit(self, fields: SubmitSmFields) -> SubmitResponse:
         if self._stopping is not None:
             raise NotSent(self._stopping)
+        if self._target.bind is BindMode.RECEIVER:
+            raise NotSent("a receiver session cannot submit (SMPP 3.4 §2.2)")
         await self._window.acquire()
         try:
             if self._stopping is not None:
@@ -486,6 +488,10 @@ class StreamSessionFactory:
         except (OSError, EOFError, MalformedPdu) as exc:
             await _close_quietly(writer)
             raise ConnectFailed(f"cannot connect and bind to {where}: {exc!r}") from exc
+        except asyncio.CancelledError:  # the adapter stopping mid-connect: no transport left open behind it
+            if writer is not None:
+                writer.close()
+            raise
         if answer.command_status != CommandStatus.ESME_ROK:
             await _close_quietly(writer)
             raise BindRefused(answer.command_status)
