@@ -772,7 +772,7 @@ async def test_silence_brings_an_enquire_link_and_an_unanswered_one_ends_the_ses
         links.append(await read_pdu(reader))  # the second goes unanswered
         await ignore_all_but_unbind(reader, writer)
 
-    target = target_at(0, enquire_link_interval=0.1, response_timeout=0.3)
+    target = target_at(0, enquire_link_interval=0.1, response_timeout=1.0)
     async with RawSmsc(answers_one_link) as smsc:
         with fail_after(BOUND):
             session = await StreamSessionFactory().open(replace(target, port=smsc.port), accept_all)

@@ -251,7 +251,9 @@ class StreamSession:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._outbox:
+        # A transport already closing has lost its connection: what waits here never left, and the reader is
+        # about to close the session, which reports those requests as NotSent.
+        if self._outbox and not self._writer.is_closing():
             self._writer.write(b"".join(pdu for _, pdu in self._outbox))
             self._outbox.clear()
 
