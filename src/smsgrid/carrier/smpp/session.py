@@ -7,9 +7,13 @@ number, which the reader resolves. PDUs written in one turn of the event loop le
 call for a burst of submits instead of one each); a writer waits for drain only once the transport's buffer is
 past `_DRAIN_ABOVE` (the window already bounds what can be queued).
 
-Closing, for whatever reason, goes through `_begin_close` (idempotent): no more submits (NotSent), the answers
-still awaited are lost (ResponseLost), the transport closes and the reader runs `_finish`, which stops the other
-tasks and sets `wait_closed`. Nothing is ever retried here.
+The window counts submit_sm only: the keep-alive's enquire_link never queues behind a full window of slow
+submits (a link check that waits for the traffic it checks would prove nothing).
+
+Closing, for whatever reason, goes through `_begin_close` (idempotent): no more submits (NotSent), requests
+still in the outbox never left (NotSent), the answers still awaited are lost (ResponseLost), the transport
+closes and the reader runs `_finish`, which lets handlers in flight finish (bounded), stops the other tasks and
+sets `wait_closed`. Nothing is ever retried here.
 """
 
 from __future__ import annotations
