@@ -8,7 +8,8 @@ Pure: every method takes the time as a value; the adapter sleeps for the delays 
   second's quota at once and never more.
 - **Throttled** (ESME_RTHROTTLED / ESME_RMSGQFUL): the rate halves (never below `floor_fraction` of the
   configured rate) and sending pauses for 1 s, doubling up to 30 s while the throttling repeats (another one
-  within the quiet period). After 10 s without one, the rate climbs back by 10 % of the configured rate a second.
+  within 10 s of the pause's end). After 10 s quiet past the pause, the rate climbs back by 10 % of the
+  configured rate a second.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 PAUSE_FIRST_SECONDS = 1.0
 PAUSE_MAX_SECONDS = 30.0
-QUIET_SECONDS = 10.0  # no throttling this long: the rate starts to recover, and the next pause starts at 1 s again
+QUIET_SECONDS = 10.0  # no throttling this long after a pause: the rate recovers, the next pause starts at 1 s
 RECOVERY_PER_SECOND = 0.10  # of the configured rate
 FLOOR_FRACTION = 1 / 64  # the rate never halves below this share of the configured rate
 # Epoch seconds as floats resolve ~0.2 µs; after waiting exactly the delay `take` asked for, the refill may
@@ -46,7 +47,7 @@ class Throughput:
         """The current limit in PDUs per second: the configured rate, lowered while the SMSC throttles."""
         if self.throttled_at is None:
             return self.configured_tps
-        recovering_for = max(0.0, now - self.throttled_at - QUIET_SECONDS)
+        recovering_for = max(0.0, now - self.paused_until - QUIET_SECONDS)
         recovered = self.throttled_rate + RECOVERY_PER_SECOND * self.configured_tps * recovering_for
         return min(self.configured_tps, recovered)
 
@@ -71,7 +72,7 @@ class Throughput:
 
     def throttled(self, now: float) -> None:
         """The SMSC answered ESME_RTHROTTLED or ESME_RMSGQFUL: halve the rate and pause."""
-        repeating = self.throttled_at is not None and now - self.throttled_at < QUIET_SECONDS
+        repeating = self.throttled_at is not None and now - self.paused_until < QUIET_SECONDS
         self.pause = min(PAUSE_MAX_SECONDS, self.pause * 2) if repeating and self.pause else PAUSE_FIRST_SECONDS
         floor = self.configured_tps * FLOOR_FRACTION
         self.throttled_rate = max(floor, self.rate(now) / 2)
