@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from random import Random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsgrid.carrier.port import Accepted, RecipientRefusal, Refused, Unknown
 from smsgrid.carrier.smpp.adapter import NoConnectionAvailable, SmppCarrier
+from smsgrid.carrier.smpp.connection import Backoff
 from smsgrid.carrier.smpp.protocol import (
     ESM_CLASS_UDHI,
     TLV_MESSAGE_PAYLOAD,
@@ -431,3 +435,24 @@ def test_connection_names_must_be_unique() -> None:
 
     with pytest.raises(ValueError, match="unique"):
         SmppCarrier([connection("a"), connection("a")], clock=ManualClock())
+
+
+@given(
+    low=st.floats(min_value=0.1, max_value=5.0),
+    cap=st.floats(min_value=5.0, max_value=120.0),
+    failures=st.integers(min_value=1, max_value=80),
+    seed=st.integers(),
+)
+def test_law_full_jitter_stays_under_the_doubling_ceiling_and_the_cap(
+    low: float, cap: float, failures: int, seed: int
+) -> None:
+    backoff = Backoff(low, cap)
+    rng = Random(seed)
+    for attempt in range(1, failures + 1):
+        delay = backoff.next_delay(refused=False, uniform=rng.uniform)
+        assert 0.0 <= delay <= min(cap, low * 2 ** (attempt - 1))
+    assert backoff.next_delay(refused=True, uniform=rng.uniform) == cap
+    backoff.session_ended(59.0)
+    assert backoff.failures == failures + 1
+    backoff.session_ended(60.0)
+    assert backoff.failures == 0

@@ -190,6 +190,7 @@ class Correlation:
         self.index = ReceiptIndex()
         self.in_flight = 0
         self._changed = asyncio.Event()
+        self._waiting = 0  # receipts waiting for an answer; none (the usual case): no event to set per submit
 
     def submitting(self) -> None:
         self.in_flight += 1
@@ -199,8 +200,9 @@ class Correlation:
         self.in_flight -= 1
         if accepted_id is not None:
             self.index.add(accepted_id)
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self._waiting:
+            self._changed.set()
+            self._changed = asyncio.Event()
 
     async def resolve(self, receipt_id: str, wait_seconds: float) -> str:
         """The submit_sm_resp id *receipt_id* names; if none yet and submits are in flight, wait for their answers
@@ -214,10 +216,13 @@ class Correlation:
             remaining = deadline - loop.time()
             if self.in_flight <= 0 or remaining <= 0:
                 return receipt_id
+            self._waiting += 1
             try:
                 await asyncio.wait_for(self._changed.wait(), remaining)
             except TimeoutError:
                 return receipt_id
+            finally:
+                self._waiting -= 1
 
 
 # --- handsets' messages -----------------------------------------------------------------------------------------
@@ -394,8 +399,8 @@ class InboundDesk:
 
     async def _deliver(self, message: AssembledMessage, addressing: Addressing, sink: CarrierSink) -> int:
         sms, kept_reason = inbound_sms(message, addressing, self._policy, self._clock.now())
-        if kept_reason is not None:
-            logger.warning("handset number %r on %s kept as received: %s", message.source, self.connection, kept_reason)
+        if kept_reason is not None:  # the core logs it as a warning with the message; here only for tracing
+            logger.debug("handset number %r on %s kept as received: %s", message.source, self.connection, kept_reason)
         try:
             await sink.inbound(sms)
         except Exception:
