@@ -323,3 +323,17 @@ async def test_stop_answers_held_parts_try_again() -> None:
     await made.carrier.stop()
     assert await waiting == ESME_RX_T_APPN
     assert made.sink.inbound_messages == []
+
+
+async def test_a_receipt_whose_answer_does_not_come_stops_waiting_and_names_its_id_as_written() -> None:
+    made = await rig(connection(response_timeout_seconds=0.04))  # waits a quarter of it: 10 ms
+    await made.bound()
+    held = HeldAnswer()
+    made.factory.answers.append(held)
+    sending = asyncio.create_task(made.carrier.submit(message()))
+    await held.submitted.wait()
+    assert await made.factory.live().push(text_receipt("255", "DELIVRD")) == 0
+    assert [report.reference for report in made.sink.reports] == ["255"]
+    held.release(SubmitResponse(0, "FF", 1))
+    assert isinstance(await sending, Accepted)
+    await made.carrier.stop()

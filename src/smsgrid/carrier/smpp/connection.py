@@ -50,6 +50,11 @@ from smsgrid.carrier.smpp.throughput import Throughput
 
 logger = logging.getLogger(__name__)
 
+# A receipt ahead of its submit_sm_resp waits at most this long for it. Short on purpose: a session reads no
+# further PDUs while all its inbound slots (its window) are taken by waiting handlers, and the responses it
+# would read are the ones such receipts wait for; a wait well under the response timer cannot turn a stalled
+# reader into lost responses (unknown outcomes). Past it, the receipt names its id as written.
+RECEIPT_WAIT_MAX_SECONDS = 5.0
 RESET_AFTER_SECONDS = 60.0  # a session bound this long proves the SMSC well again: the back-off starts over
 UNBIND_TIMEOUT_SECONDS = 5.0
 
@@ -58,6 +63,10 @@ Sleep = Callable[[float], Awaitable[None]]
 
 class TimeSource(Protocol):
     def now(self) -> float: ...
+
+
+def receipt_wait_seconds(response_timeout: float) -> float:
+    return min(RECEIPT_WAIT_MAX_SECONDS, response_timeout / 4)
 
 
 @dataclass(slots=True)
@@ -145,7 +154,7 @@ class SmppConnection:
             policy=self._policy,
             gsm7_form=settings.gsm7_form,
             reassembly_timeout=settings.reassembly_timeout_seconds,
-            receipt_wait_seconds=settings.response_timeout_seconds,
+            receipt_wait_seconds=receipt_wait_seconds(settings.response_timeout_seconds),
             hold_seconds=hold_seconds,
         )
         modes = (

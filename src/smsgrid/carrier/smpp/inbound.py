@@ -13,8 +13,9 @@ core's sink before the SMSC hears "delivered":
 - **a part of an incomplete message**: its ack is held until the whole message was committed, so a crash
   before that makes the SMSC deliver the part again. The hold is bounded (`hold_seconds`): an SMSC that sends
   the next part only after the previous one was acknowledged (window 1, common) would otherwise wait for
-  nothing; past the bound the part is acknowledged and lives in memory until the message completes (a crash
-  then loses it, and the message is delivered without it, the missing part numbers logged);
+  nothing, and a session reads no further PDU while all its inbound slots are held; past the bound the part is
+  acknowledged and lives in memory until the message completes (a crash then loses it, and the message is
+  delivered without it, the missing part numbers logged);
 - the sink raised → ESME_RX_T_APPN (0x64, "try again later"): the SMSC delivers it again;
 - a coding or header we cannot read → ESME_RX_R_APPN (0x65, refused for good), logged.
 
