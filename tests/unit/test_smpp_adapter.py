@@ -4,6 +4,7 @@ outcome, throttling, failover, routing, reconnects, bind refusals, the accept-ti
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from random import Random
 
@@ -456,3 +457,23 @@ def test_law_full_jitter_stays_under_the_doubling_ceiling_and_the_cap(
     assert backoff.failures == failures + 1
     backoff.session_ended(60.0)
     assert backoff.failures == 0
+
+
+async def test_without_a_factory_start_uses_the_stream_session_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from smsgrid.clock import ManualClock
+    from tests.unit.smpp_adapter_support import RecordingSink
+
+    factory = MemorySessionFactory()
+    stand_in = types.ModuleType("smsgrid.carrier.smpp.session")
+    stand_in.StreamSessionFactory = lambda: factory  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "smsgrid.carrier.smpp.session", stand_in)
+    carrier = SmppCarrier([connection()], clock=ManualClock())
+    await carrier.start(RecordingSink())
+    for _ in range(100):
+        if factory.opened:
+            break
+        await asyncio.sleep(0)
+    assert [session.target.host for session in factory.opened] == ["127.0.0.1"]
+    await carrier.stop()
