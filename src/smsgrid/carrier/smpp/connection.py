@@ -38,7 +38,6 @@ from smsgrid.carrier.smpp.session_port import (
     BindRefused,
     GenericNack,
     NotSent,
-    ResponseLost,
     SessionFactory,
     SessionTarget,
     SmppSession,
@@ -400,8 +399,9 @@ class SmppConnection:
             if nack.command_status == CommandStatus.ESME_ROK:  # nonsense from the SMSC, but still "not taken"
                 return SubmitVerdict(SubmitAction.FAILOVER)
             return submit_verdict(nack.command_status)
-        except (ResponseLost, Exception) as error:
-            # Written (or maybe written) and no answer: the SMSC may have taken it. Never sent again.
+        except Exception as error:
+            # ResponseLost (or anything the port did not promise): written, or maybe written, and no answer. The
+            # SMSC may have taken it, so it is never sent again.
             self.correlation.answered(None)
             self.submitted_total += 1
             self.unknown_outcomes_total += 1
