@@ -1,4 +1,4 @@
-"""SMPP 3.4 carrier adapter — the pure pieces (in progress, not wired into runtime; design in docs/smpp.md).
+"""SMPP 3.4 carrier adapter (not wired into the runtime yet; design in docs/smpp.md). The pure pieces:
 
 - :mod:`.protocol`: the SMPP 3.4 numbers used (TON/NPI, esm_class, data_coding, TLV tags, command_status);
 - :mod:`.gsm7`: GSM-7 septets, unpacked or packed;
@@ -9,5 +9,12 @@
 - :mod:`.addresses`: senders → TON/NPI; inbound addresses → E.164 only when certain;
 - :mod:`.submit_fields`: registered_delivery and validity_period from the ACS send options.
 
-Nothing here does I/O or imports the wire library; the adapter (next) maps these values onto its PDUs.
+Those do no I/O and import no wire library. The adapter around them:
+
+- :mod:`.adapter`: `SmppCarrier`, the carrier port over every configured connection (routing, failover);
+- :mod:`.connection`: one connection's session(s), reconnect back-off, states, counters and submits;
+- :mod:`.routing` / :mod:`.throughput` / :mod:`.outbound` (pure): candidates by route and weight; the TPS
+  bucket and throttling back-off; a message → its parts' submit_sm fields;
+- :mod:`.inbound`: receipts and handsets' messages → the core's sink, acknowledged after it returned;
+- :mod:`.session_port`: the session the adapter talks to; :mod:`.session_memory`: its fake for tests.
 """

@@ -165,6 +165,9 @@ class AssembledMessage:
     text: str
     segment_count: int
     missing: tuple[int, ...] = ()  # part numbers never received (only for messages given up by expire())
+    # The parts' shared reference (None for a single part): lets the adapter `forget` a message whose commit
+    # failed. Not part of equality: two readings of the same message are the same message.
+    reference: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +224,10 @@ class Reassembler:
         del self._groups[key]
         self._remember(key, group)
         text = join_text(group.parts[number] for number in range(1, concat.total + 1))
-        return AddResult(AddOutcome.COMPLETE, AssembledMessage(part.source, part.destination, text, concat.total))
+        return AddResult(
+            AddOutcome.COMPLETE,
+            AssembledMessage(part.source, part.destination, text, concat.total, reference=concat.reference),
+        )
 
     def expire(self, now: float, max_age: float) -> list[AssembledMessage]:
         """Give up on messages whose first part is older than *max_age*: what arrived, joined in order, with
@@ -230,14 +236,21 @@ class Reassembler:
         for key, group in list(self._groups.items()):
             if now - group.first_seen < max_age:
                 continue
-            source, destination, _reference, total = key
+            source, destination, reference, total = key
             held = sorted(group.parts)
             missing = tuple(number for number in range(1, total + 1) if number not in group.parts)
             text = join_text(group.parts[number] for number in held)
-            given_up.append(AssembledMessage(source, destination, text, total, missing))
+            given_up.append(AssembledMessage(source, destination, text, total, missing, reference=reference))
             del self._groups[key]
             self._remember(key, group)
         return given_up
+
+    def forget(self, message: AssembledMessage) -> None:
+        """Forget a completed message, so the SMSC's re-delivery of its parts assembles it again instead of
+        being dropped as duplicates (the adapter could not commit it and answered "try again later")."""
+        if message.reference is not None:
+            key = (message.source, message.destination, message.reference, message.segment_count)
+            self._completed.pop(key, None)
 
     def _remember(self, key: _GroupKey, group: _Group) -> None:
         self._completed[key] = {number: part.units for number, part in group.parts.items()}
