@@ -37,7 +37,7 @@ from smsgrid.carrier.smpp.protocol import (
     TLV_SAR_TOTAL_SEGMENTS,
     CommandStatus,
 )
-from smsgrid.carrier.smpp.session import StreamSession, StreamSessionFactory
+from smsgrid.carrier.smpp.session import INBOUND_HANDLERS, StreamSession, StreamSessionFactory
 from smsgrid.carrier.smpp.session_port import (
     BindMode,
     BindRefused,
@@ -804,19 +804,21 @@ async def test_the_smscs_unbind_is_answered_and_closes_the_session() -> None:
     assert (answer.command_id, answer.sequence_number) == (UNBIND_RESP, 77)
 
 
-async def test_at_most_window_handlers_run_at_once_and_every_pdu_is_answered() -> None:
+async def test_inbound_handlers_are_bounded_and_every_pdu_is_answered() -> None:
     running = 0
     most = 0
     release = asyncio.Event()
-    two_running = asyncio.Event()
+    all_busy = asyncio.Event()
+    limit = INBOUND_HANDLERS  # more than the window (2): a waiting receipt must not stop submit answers
+    sent = limit + 8
     answers: asyncio.Queue[WirePdu] = asyncio.Queue()
 
     async def slow_commit(pdu: InboundPdu) -> int:
         nonlocal running, most
         running += 1
         most = max(most, running)
-        if running == 2:
-            two_running.set()
+        if running == limit:
+            all_busy.set()
         await release.wait()
         running -= 1
         return 0
@@ -826,10 +828,10 @@ async def test_at_most_window_handlers_run_at_once_and_every_pdu_is_answered() -
         writer.write(
             b"".join(
                 smpp34.DeliverSm("447700900123", "447700900456", b"part %d" % n, sequence_number=n).encode()
-                for n in range(1, 11)
+                for n in range(1, sent + 1)
             )
         )
-        # The session answers an enquire_link from us only once it reads again: by then two handlers are busy.
+        # The session answers an enquire_link from us only once it reads again: by then every handler slot is busy.
         writer.write(wire(ENQUIRE_LINK, 500))
         while (pdu := await read_pdu(reader)).command_id != UNBIND:
             await answers.put(pdu)
@@ -837,14 +839,14 @@ async def test_at_most_window_handlers_run_at_once_and_every_pdu_is_answered() -
 
     async with RawSmsc(flood) as smsc, opened(target_at(smsc.port, window=2), slow_commit):
         with fail_after(BOUND):
-            await two_running.wait()
+            await all_busy.wait()
         assert answers.empty()  # nothing acknowledged while the handlers commit
         release.set()
         with fail_after(BOUND):
-            got = [await answers.get() for _ in range(11)]
-    assert most == 2
+            got = [await answers.get() for _ in range(sent + 1)]
+    assert most == limit
     delivered = sorted(a.sequence_number for a in got if a.command_id == DELIVER_SM_RESP)
-    assert delivered == list(range(1, 11))
+    assert delivered == list(range(1, sent + 1))
     assert [a.sequence_number for a in got if a.command_id == ENQUIRE_LINK_RESP] == [500]
 
 

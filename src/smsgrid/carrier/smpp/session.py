@@ -72,6 +72,10 @@ _DRAIN_ABOVE = 64 * 1024  # octets waiting in the transport before a writer wait
 _CLOSE_WAIT = 2.0  # seconds to wait for the transport to finish closing (a TLS close_notify may go unanswered)
 
 
+# Inbound PDUs being handled at once, per session (at least the window); past it the reader waits.
+INBOUND_HANDLERS = 64
+
+
 class _Expired(Exception):
     """A request's response timer ran out (internal: `_request` turns it into ResponseLost)."""
 
@@ -163,7 +167,9 @@ class StreamSession:
         self._sequence = first_sequence
         self._loop = asyncio.get_running_loop()
         self._window = _Window(target.window)
-        self._inbound_slots = asyncio.Semaphore(target.window)
+        # Handlers may wait (a receipt for its submit's answer, a part for the rest of its message): their own
+        # bounded pool, larger than the submit window, so they rarely stop the reader from reading submit answers.
+        self._inbound_slots = asyncio.Semaphore(max(target.window, INBOUND_HANDLERS))
         self._inbound_tasks: set[asyncio.Task[None]] = set()
         self._pending: dict[int, tuple[int, asyncio.Future[_Answer]]] = {}
         # PDUs waiting for this turn's write: (sequence of a request, or None for a response, PDU)
