@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.run            # full run (about 10 minutes on 2 cores)
     .venv/bin/python -m benchmarks.run --quick    # smaller counts, a couple of minutes
+    .venv/bin/python -m benchmarks.run --only smpp  # SMPP: SMSC ceiling, Kannel and smsgrid (benchmarks/smpp.py)
 
 Every ratio divides two rates measured in this run on this machine (see BENCHMARKS.md for the method).
 """
@@ -265,7 +266,9 @@ def bench_startup(runs: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller counts (a couple of minutes)")
-    parser.add_argument("--only", default="", help="comma-separated: delivery,batched,fanout,send,e2e,backlog,startup")
+    parser.add_argument(
+        "--only", default="", help="comma-separated: delivery,batched,fanout,send,e2e,backlog,startup,smpp"
+    )
     parser.add_argument("--backlog-events", type=int, default=None)
     args = parser.parse_args()
     quick = args.quick
@@ -312,6 +315,10 @@ def main() -> None:
         if want("backlog"):
             count = args.backlog_events or (50_000 if quick else 1_000_000)
             results["backlog"] = bench_backlog(rx, count)
+        if want("smpp"):
+            from benchmarks import smpp  # it imports this module's helpers: imported here, not at the top
+
+            results["smpp"] = smpp.run(rx, quick)
     if want("startup"):
         results["startup"] = bench_startup(5)
     out = ROOT / "results"
@@ -381,6 +388,11 @@ def _print_table(r: dict[str, Any]) -> None:
         row("store size per event", f"{b['store_bytes_per_event']:,.0f} B")
     if "startup" in r:
         row("start-up to ready (median)", f"{r['startup']['median_s'] * 1000:.0f} ms", "", "≤ 1 s")
+    if "smpp" in r:
+        from benchmarks import smpp
+
+        for what, figure, ratio in smpp.table_rows(r["smpp"]):
+            row(what, figure, ratio, "≥ 1 × Kannel" if what.startswith("SMPP smsgrid") else "")
     Console().print(table)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import smpp34
 
@@ -24,6 +25,7 @@ class RawEsme:
         self._answers: dict[int, asyncio.Future[tuple[int, int, bytes]]] = {}
         self.delivered: list[smpp34.DeliverSm] = []
         self.receipts = 0
+        self.last_delivered_at = 0.0  # time.time() of the latest deliver_sm
         self.deliver_status: int | None = wire.ESME_ROK
         self.closed = asyncio.Event()
         self._arrived = asyncio.Event()
@@ -102,6 +104,7 @@ class RawEsme:
                     if isinstance(decoded, smpp34.DeliverSm):
                         self.delivered.append(decoded)
                         self.receipts += decoded.esm_class & 0x3C == 0x04
+                        self.last_delivered_at = time.time()
                     if self.deliver_status is not None:
                         self._writer.write(
                             wire.pdu(wire.DELIVER_SM | wire.RESPONSE, sequence, b"\0", status=self.deliver_status)
