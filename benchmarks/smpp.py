@@ -16,9 +16,10 @@ per bind, and a fresh SMSC process per run:
   API (benchmarks/loadgen.py, ACS throttling off), receipts = SMSDeliveryReportReceived at the webhook receiver.
 
 Figures: submits/s = submit_sm seen by the SMSC ÷ (its last − its first submit_sm); receipts/s = receipts at the
-sender's end ÷ (the last one − the SMSC's first submit_sm), all times time.time() on this machine. The SMSC's own
-CPU time over the run (perl processes, /proc) says whether it was the bottleneck: near 1 s per second per bind
-means it was.
+sender's end ÷ (the last one − the SMSC's first submit_sm), all times time.time() on this machine. CPU seconds per
+second of the run (/proc) for the SMSC (its perl processes) and for the sender (the bare client; bearerbox +
+smsbox; the smsgrid serve process) say who was the bottleneck: near 1.0 for a single-threaded process (the bare
+client, smsgrid's event loop, one perl child per bind) means that one was.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class LegResult:
     smsc_cpu_per_s: float  # CPU seconds the SMSC used per second of the run (1.0 = one core busy)
     submits_per_bind: list[int]  # how the submit_sm spread over the binds
     load_requests_per_s: float | None = None  # the HTTP side (sendsms / ACS send) that fed the binds
+    sender_cpu_per_s: float | None = None  # the sender's processes (bare client; bearerbox + smsbox; smsgrid serve)
     note: str = ""
 
 
@@ -102,6 +104,21 @@ def _cpu_seconds(pid: int) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     # fields[11:15] = utime, stime, cutime, cstime (proc(5) fields 14-17, counted after the ")")
     return sum(int(x) for x in fields[11:15]) / ticks
+
+
+class CpuMeter:
+    """CPU seconds some processes use per second of wall time, from now until `per_second()`."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self._pids = pids
+        self._cpu = self._now()
+        self._wall = time.monotonic()
+
+    def _now(self) -> float:
+        return sum(_cpu_seconds(pid) for pid in self._pids)
+
+    def per_second(self) -> float:
+        return (self._now() - self._cpu) / max(1e-9, time.monotonic() - self._wall)
 
 
 def smsc_cpu(running: SmscProcess) -> float:
@@ -150,6 +167,7 @@ def leg_result(
 
 async def _bare(port: int, binds: int, total: int, window: int, timeout: float) -> dict[str, Any]:
     esmes = [await RawEsme.bind("127.0.0.1", port, system_id=f"bare{i}") for i in range(binds)]
+    cpu_at_start, wall_at_start = time.process_time(), time.monotonic()
 
     async def push(esme: RawEsme, count: int, first_number: int) -> int:
         """`count` submit_sm with at most `window` unanswered; waits for their receipts; returns how many refused."""
@@ -182,6 +200,8 @@ async def _bare(port: int, binds: int, total: int, window: int, timeout: float) 
         "receipts": sum(e.receipts for e in esmes),
         "refused": sum(refused),
         "last_receipt_at": max(e.last_delivered_at for e in esmes),
+        "cpu_seconds": time.process_time() - cpu_at_start,
+        "wall_seconds": time.monotonic() - wall_at_start,
     }
     for esme in esmes:
         await esme.unbind()
@@ -202,7 +222,9 @@ def bench_ceiling(folder: Path, binds: int, total: int) -> LegResult:
             "bare", "--port", str(running.port), "--binds", str(binds), "--total", str(total), "--window", str(WINDOW)
         )
         cpu = smsc_cpu(running)
-        return leg_result("ceiling", binds, total, running, bare["receipts"], bare["last_receipt_at"], cpu)
+        result = leg_result("ceiling", binds, total, running, bare["receipts"], bare["last_receipt_at"], cpu)
+    result.sender_cpu_per_s = bare["cpu_seconds"] / bare["wall_seconds"]
+    return result
 
 
 # ---- (b) Kannel 1.4.5 ----------------------------------------------------------------------------------------------
@@ -277,8 +299,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def kannel(folder: Path, smsc_port: int, binds: int) -> Iterator[int]:
-    """bearerbox + smsbox bound to the SMSC; yields the sendsms port."""
+def kannel(folder: Path, smsc_port: int, binds: int) -> Iterator[tuple[int, list[int]]]:
+    """bearerbox + smsbox bound to the SMSC; yields the sendsms port and their pids."""
     if not (BEARERBOX.exists() and SMSBOX.exists()):
         raise Skipped("Kannel is not installed (apt-get install kannel)")
     ports = {name: _free_port() for name in ("admin", "smsbox", "sendsms")}
@@ -294,7 +316,7 @@ def kannel(folder: Path, smsc_port: int, binds: int) -> Iterator[int]:
             smsbox = subprocess.Popen([SMSBOX, "-v", "4", conf], stdout=console, stderr=console)
             started.append(smsbox)
             _wait_port(ports["sendsms"], smsbox)
-        yield ports["sendsms"]
+        yield ports["sendsms"], [p.pid for p in started]
     finally:
         # smsbox first: bearerbox lingers a few seconds after its smsbox dies, but not when told to stop.
         for proc in reversed(started):
@@ -332,8 +354,9 @@ async def _kannel_load(url: str, total: int, concurrency: int, dlr_url: str) -> 
 
 def bench_kannel(folder: Path, rx: Receiver, binds: int, total: int) -> LegResult:
     rx.control(reset=True, status=200)
-    with smsc(folder) as running, kannel(folder, running.port, binds) as sendsms_port:
+    with smsc(folder) as running, kannel(folder, running.port, binds) as (sendsms_port, pids):
         wait_binds(running, binds)
+        meter = CpuMeter(pids)
         sent = _json_from(
             "kannel-load",
             "--url",
@@ -350,6 +373,7 @@ def bench_kannel(folder: Path, rx: Receiver, binds: int, total: int) -> LegResul
         cpu = smsc_cpu(running)
         result = leg_result("kannel", binds, total, running, stats["events"], stats["last_at"], cpu)
         result.load_requests_per_s = total / sent["seconds"]
+        result.sender_cpu_per_s = meter.per_second()
     if errors:
         result.note = f"{errors} sendsms refused"
     return result
@@ -389,12 +413,15 @@ def bench_smsgrid(folder: Path, rx: Receiver, binds: int, total: int) -> LegResu
         except RuntimeError as error:
             raise Skipped(f"smsgrid started but did not bind to the SMSC: {error}") from error
         subscribe(process, "smpp-bench", rx.url)
+        assert process.proc is not None
+        meter = CpuMeter([process.proc.pid])
         sent = loadgen("send", "--url", process.base_url, "--concurrency", str(CONCURRENCY), "--total", str(total))
         errors = int(sent["errors"])
         stats = _wait(rx.stats, lambda s: s["events"] >= total - errors, timeout=120)
         cpu = smsc_cpu(running)
         result = leg_result("smsgrid", binds, total, running, stats["events"], stats["last_at"], cpu)
         result.load_requests_per_s = float(sent["requests_per_s"])
+        result.sender_cpu_per_s = meter.per_second()
     if errors:
         result.note = f"{errors} sends refused"
     return result
@@ -478,7 +505,7 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
                 (
                     f"SMPP {names[sender]}, {binds} bind(s)",
                     f"{leg['submits_per_s']:,.0f} submits/s, {leg['receipts_per_s']:,.0f} receipts/s "
-                    f"(SMSC CPU {leg['smsc_cpu_per_s']:.2f})",
+                    f"(CPU/s: SMSC {leg['smsc_cpu_per_s']:.2f}, sender {leg['sender_cpu_per_s'] or 0:.2f})",
                     ratio,
                 )
             )

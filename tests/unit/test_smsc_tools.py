@@ -1,4 +1,4 @@
-"""The pure pieces of the test SMSCs (tests/smsc/wire.py, fault_smsc.Scenario): framing, receipts, spool files."""
+"""The pure pieces of the test SMSCs (tests/smsc/wire.py, fault_smsc.Scenario) and of the SMPP benchmark."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 import smpp34
+from benchmarks import smpp as smpp_bench
 
+from smsgrid.config.loader import read_settings
 from tests.smsc import wire
 from tests.smsc.fault_smsc import Scenario
 
@@ -101,3 +103,41 @@ def test_a_scenario_parses_from_the_command_line() -> None:
 def test_a_wrong_scenario_is_refused(items: list[str]) -> None:
     with pytest.raises(ValueError, match=r"unknown|ids is|receipt_stat"):
         Scenario.parse(items)
+
+
+# ---- benchmarks/smpp.py's pure pieces ----------------------------------------------------------------------------
+
+
+def test_the_benchmark_config_is_one_that_smsgrid_reads(tmp_path: Path) -> None:
+    config = tmp_path / "bench.toml"
+    config.write_text(smpp_bench.smsgrid_config(2775, binds=4))
+    settings = read_settings(config, data_dir=tmp_path, env={})
+    assert [c.name for c in settings.carrier.smpp] == ["bench-1", "bench-2", "bench-3", "bench-4"]
+    assert {(c.port, c.window) for c in settings.carrier.smpp} == {(2775, smpp_bench.WINDOW)}
+    assert settings.throttling.enabled is False
+
+
+def test_kannel_binds_as_many_instances_as_asked_with_the_window() -> None:
+    text = smpp_bench.kannel_config(Path("/tmp/k"), 2775, 4, {"admin": 1, "smsbox": 2, "sendsms": 3})
+    assert "instances = 4" in text
+    assert f"max-pending-submits = {smpp_bench.WINDOW}" in text
+    assert 'system-type = ""' in text  # Kannel's smpp driver panics without it
+
+
+def _leg(sender: str, binds: int, submits: float, receipts: float) -> dict[str, object]:
+    return {"sender": sender, "binds": binds, "submits_per_s": submits, "receipts_per_s": receipts}
+
+
+def test_ratios_divide_rates_of_the_same_bind_count_and_leave_out_missing_legs() -> None:
+    legs = {
+        "ceiling_1": _leg("ceiling", 1, 2000.0, 1000.0),
+        "kannel_1": _leg("kannel", 1, 1000.0, 500.0),
+        "smsgrid_1": _leg("smsgrid", 1, 500.0, 500.0),
+        "ceiling_4": _leg("ceiling", 4, 4000.0, 4000.0),
+    }
+    found = smpp_bench.ratios(legs)
+    assert found["smsgrid_to_kannel_1_submits_per_s"] == 0.5
+    assert found["smsgrid_to_kannel_1_receipts_per_s"] == 1.0
+    assert found["kannel_to_ceiling_1_submits_per_s"] == 0.5
+    assert found["smsgrid_to_ceiling_1_receipts_per_s"] == 0.5
+    assert not any(key.endswith(("_4_submits_per_s", "_4_receipts_per_s")) for key in found)
