@@ -462,6 +462,9 @@ def run(rx: Receiver, quick: bool) -> dict[str, Any]:
                 legs[key] = asdict(bench(folder))
             except Skipped as why:
                 skipped[key] = str(why)
+            except (subprocess.SubprocessError, RuntimeError, OSError, ValueError) as error:
+                # A benchmark prints figures and never fails: a leg that broke is reported with why.
+                skipped[key] = f"failed: {type(error).__name__}: {error}"[:300]
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
     return {"messages_per_leg": total, "window": WINDOW, "legs": legs, "skipped": skipped, "ratios": ratios(legs)}

@@ -156,7 +156,9 @@ async def test_net_smpp_pushes_spooled_mo_to_the_receiving_bind_and_deletes_it_o
         await receiver.unbind()
     assert transmitter.delivered == []
     mo = receiver.delivered[-1]
-    assert (mo.source_addr, mo.source_addr_ton, mo.destination_addr) == (HANDSET, 1, SENDER)
+    assert (mo.source_addr, mo.source_addr_ton, mo.source_addr_npi) == (HANDSET, 1, 1)
+    assert (mo.destination_addr, mo.dest_addr_ton, mo.dest_addr_npi) == (SENDER, 1, 1)
+    assert perl_smsc.pdus("deliver_sm", "out")[-1]["dest_addr_ton"] == 1
     assert (mo.esm_class, mo.data_coding, mo.short_message) == (0x40, 8, parts[0])
     statuses = [p["status"] for p in perl_smsc.pdus("deliver_sm_resp")]
     assert statuses[0] == 0x64

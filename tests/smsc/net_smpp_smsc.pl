@@ -206,7 +206,8 @@ sub poll_spool {
                  esm_class => $esm, data_coding => $mo->{data_coding} // 0, short_message => $short);
         my $seq = $c->deliver_sm(%f, @tlvs, async => 1);
         $mo_in_flight{$seq} = [$claimed, $original];
-        log_pdu('out', 0x05, $seq, 0, (map { $_ => $f{$_} } qw(source_addr destination_addr esm_class data_coding)),
+        log_pdu('out', 0x05, $seq, 0, (map { $_ => $f{$_} } qw(source_addr source_addr_ton source_addr_npi
+                destination_addr dest_addr_ton dest_addr_npi esm_class data_coding)),
                 short_message_hex => hexof($short), spool_file => $name);
     }
 }
