@@ -17,6 +17,7 @@ import pytest
 
 from smsgrid.carrier.port import (
     Accepted,
+    CarrierNews,
     CarrierNote,
     DeliveryReport,
     InboundSms,
@@ -157,6 +158,23 @@ async def test_at_the_timeout_the_missing_parts_count_as_failed(core: Core) -> N
     assert [(s, f) for _, s, f in attempts(core, message_id)] == [(1, 2)]  # part 3 never reported
     await core.carrier.push_report(part("p-3", at + 61))  # too late: the one report was sent
     assert len(core.store.finished) == 1
+
+
+async def test_a_part_reported_while_the_timeout_is_decided_is_counted(core: Core) -> None:
+    message_id = await send_long(core, timeout=60)
+    at = core.clock.at
+    await core.carrier.push_report(part("p-1", at + 1))
+    poll = core.carrier.poll
+
+    async def poll_while_part_2_reports(message: OutboundSms, reference: str, now: float) -> CarrierNews:
+        await core.carrier.push_report(part("p-2", at + 59))  # after the claim read the parts, before the finish
+        return await poll(message, reference, now)
+
+    core.carrier.poll = poll_while_part_2_reports  # type: ignore[method-assign]
+    core.clock.advance(60)
+    await core.dispatcher.run_once()
+    assert core.store.result(message_id).status_code == TIMEOUT_CODE
+    assert [(s, f) for _, s, f in attempts(core, message_id)] == [(2, 1)]
 
 
 async def test_part_receipts_before_the_submits_answer_are_kept_for_their_parts(core: Core) -> None:

@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from smsgrid.carrier.port import (
@@ -118,7 +118,7 @@ class CarrierDispatcher:
         # Pushed reports not matched to a waiting job yet, by reference, with when they came (wall clock).
         self._early: dict[str, tuple[DeliveryReport, float]] = {}
         self._recheck_early = False
-        # A long message's part reports, one message at a time: two parts reported at once must not both read
+        # A long message's part reports and its timeout take turns: two parts reported at once must not both read
         # "the other part is missing" (one process runs the carrier).
         self._part_turns: dict[str, _Turns] = {}
         # Submits whose answer was lost (failed with 9999, never re-sent); the runtime may export it.
@@ -272,7 +272,12 @@ class CarrierDispatcher:
                 return _Waiting(step.plan, waiting.notes)
             return dataclasses.replace(step, notes=tuple(_note_record(n) for n in waiting.notes) + step.notes)
         news = await self._poll(job, now)
-        return None if news is None else self._after_poll(job, news, now)
+        if news is None:
+            return None
+        if plan.part_references and news.report is None and self._timed_out(job, now):
+            await self._time_out_parts(job, now, news.reply)
+            return None  # finished (or finished meanwhile by its last part's report)
+        return self._after_poll(job, news, now)
 
     async def _poll(self, job: CarrierJob, now: float) -> CarrierNews | None:
         """The carrier's news, or None when asking failed (left to the lease: asked again)."""
@@ -316,16 +321,26 @@ class CarrierDispatcher:
     def _after_poll(self, job: CarrierJob, news: CarrierNews, now: float) -> _Waiting | CarrierResult:
         if news.report is not None:
             return self._result(job, now, _reported(news.report, news.reply))
-        deadline = self._deadline(job)
-        if deadline is not None and now >= deadline:
-            if job.plan.part_references:
-                return self._result(job, now, _parts_timed_out(job, now, news.reply))
+        if self._timed_out(job, now):
             return self._result(job, now, _failed(job, TIMEOUT_CODE, now, TIMEOUT_DETAILS, reply=news.reply))
         if news.silent:
             return self._result(job, now, _Final(None, reply=news.reply))
         if news.reply is not None:
             log.warning("a reply to %s came without a final answer; carriers push replies to the sink", job.message_id)
         return _Waiting(dataclasses.replace(job.plan, due_at=self._next_look(job, None)))
+
+    def _timed_out(self, job: CarrierJob, now: float) -> bool:
+        deadline = self._deadline(job)
+        return deadline is not None and now >= deadline
+
+    async def _time_out_parts(self, job: CarrierJob, now: float, reply: InboundSms | None) -> None:
+        """The timeout report of a long message, in turn with its part reports: the parts' words read again, so
+        one committed since the claim is counted."""
+        async with self._turn(job.message_id):
+            assert job.plan.reference is not None  # submitted
+            fresh = await self._store.carrier_job_by_reference(job.plan.reference)
+            if fresh is not None:
+                await self._finish([self._result(fresh, now, _parts_timed_out(fresh, now, reply))], now)
 
     def _next_look(self, job: CarrierJob, news_at: float | None) -> float:
         times = [t for t in (news_at, self._deadline(job)) if t is not None]
@@ -401,18 +416,24 @@ class CarrierDispatcher:
             now = self._clock.now()
             await self._finish([self._result(job, now, _reported(report))], now)
             return
-        turn = self._part_turns.setdefault(job.message_id, _Turns())
+        async with self._turn(job.message_id):
+            # Read again in turn: another part's report may have been committed meanwhile.
+            fresh = await self._store.carrier_job_by_reference(report.reference)
+            if fresh is not None:
+                await self._take_part_report(fresh, report)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, message_id: str) -> AsyncIterator[None]:
+        """One long message's part reports and timeout, one at a time (one process runs the carrier)."""
+        turn = self._part_turns.setdefault(message_id, _Turns())
         turn.users += 1
         try:
             async with turn.lock:
-                # Read again in turn: another part's report may have been committed meanwhile.
-                fresh = await self._store.carrier_job_by_reference(report.reference)
-                if fresh is not None:
-                    await self._take_part_report(fresh, report)
+                yield
         finally:
             turn.users -= 1
             if turn.users == 0:
-                del self._part_turns[job.message_id]
+                del self._part_turns[message_id]
 
     async def _take_part_report(self, job: CarrierJob, report: DeliveryReport) -> None:
         if report.reference not in job.plan.part_references or len(job.parts) != len(job.plan.part_references):
