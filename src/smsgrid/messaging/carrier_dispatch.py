@@ -249,9 +249,9 @@ class CarrierDispatcher:
                 # Not sent: the mark goes, or the next claim would take it for a crash mid-submit.
                 log.exception("submitting %s failed; it is submitted again in %.0f s", job.message_id, LEASE_SECONDS)
                 return _Waiting(dataclasses.replace(plan, submitting_since=None, due_at=now + LEASE_SECONDS))
-            waiting, final = self._submitted(job, outcome, now)
-            if final is not None:
-                return self._result(job, now, final)
+            waiting = self._submitted(job, outcome, now)
+            if isinstance(waiting, _Final):
+                return self._result(job, now, waiting)
             plan = waiting.plan
             job = dataclasses.replace(job, plan=plan)
             assert plan.reference is not None  # accepted
@@ -288,25 +288,24 @@ class CarrierDispatcher:
             log.exception("asking the carrier about %s failed; asking again shortly", job.message_id)
             return None
 
-    def _submitted(self, job: CarrierJob, outcome: SubmitOutcome, now: float) -> tuple[_Waiting, _Final | None]:
-        plan = dataclasses.replace(job.plan, submitting_since=None)
+    def _submitted(self, job: CarrierJob, outcome: SubmitOutcome, now: float) -> _Waiting | _Final:
+        """The carrier's answer: the accepted plan to wait on (the mark cleared), or how the message ended."""
         match outcome:
             case Accepted():
                 plan = dataclasses.replace(
-                    plan,
+                    job.plan,
+                    due_at=self._next_look(job, outcome.news_at),
                     reference=outcome.reference,
                     partner_message_id=outcome.partner_message_id,
                     # One part is the single-reference case: it stays exactly that.
                     part_references=outcome.part_references if len(outcome.part_references) > 1 else (),
+                    submitting_since=None,
                 )
-                return _Waiting(
-                    dataclasses.replace(plan, due_at=self._next_look(job, outcome.news_at)), outcome.notes
-                ), None
+                return _Waiting(plan, outcome.notes)
             case Refused():
-                return _Waiting(plan), _failed(job, outcome.code, now, outcome.details, notes=outcome.notes)
+                return _failed(job, outcome.code, now, outcome.details, notes=outcome.notes)
             case _:
-                final = self._unknown(job, now, outcome.reason)
-                return _Waiting(plan), dataclasses.replace(final, notes=outcome.notes)
+                return dataclasses.replace(self._unknown(job, now, outcome.reason), notes=outcome.notes)
 
     def _unknown(self, job: CarrierJob, now: float, reason: str) -> _Final:
         """A submit whose answer was lost: failed with 9999 and never sent again (the carrier may have taken it)."""
