@@ -121,6 +121,21 @@ def test_migrations_rebuild_exactly_schema_sql(tmp_path: Path) -> None:
         from_schema.close()
 
 
+def test_a_carrier_report_finds_its_work_and_notes_through_indexes(tmp_path: Path) -> None:
+    """A pushed receipt names a message by any part's reference: never a scan of the waiting work."""
+    from smsgrid.store.sqlite import queries as q
+
+    conn = sqlite3.connect(tmp_path / "plans.db", isolation_level=None)
+    try:
+        migrate(conn)
+        for statement in (q.CARRIER_JOB_BY_REFERENCE, q.CARRIER_PART_REPORTS, q.CARRIER_NOTES):
+            plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, ("x",))]
+            assert not [step for step in plan if step.startswith("SCAN")], plan
+            assert [step for step in plan if "USING INDEX" in step], plan
+    finally:
+        conn.close()
+
+
 def test_reopening_a_store_keeps_its_data(tmp_path: Path) -> None:
     path = tmp_path / "smsgrid.db"
     run_with_store(path, lambda store: store.accept_messages([outgoing(1)]))

@@ -256,10 +256,10 @@ async def test_a_receipt_while_the_wait_is_committed_is_matched_after_the_commit
     core.carrier.answers[HANDSET] = Accepted("mid")
     update = core.store.update_carrier_plans
 
-    async def update_then_receipt(plans: object) -> None:
+    async def update_then_receipt(plans: object, notes: object = ()) -> None:
         # The receipt comes while the plan is being written: the store does not know the reference yet.
         await core.carrier.push_report(delivered("mid", core.clock.at))
-        await update(plans)  # type: ignore[arg-type]
+        await update(plans, notes)  # type: ignore[arg-type]
 
     core.store.update_carrier_plans = update_then_receipt  # type: ignore[method-assign]
     await core.dispatcher.run_once()
