@@ -66,8 +66,14 @@ RETURNING delivery_id, event_seq, attempts, published_at
 EVENT_ITEMS = "SELECT seq, item FROM events WHERE seq IN ({marks})"
 NEXT_DELIVERY_DUE = "SELECT min(due_at) FROM deliveries WHERE subscription = ? AND state = 'pending'"
 RELEASE_CLAIMS = "UPDATE deliveries SET due_at = ?, claimed = 0 WHERE state = 'pending' AND claimed = 1"
+# A job marked "submitting" whose answer never came was cut off by the stop: due at once, so its unknown outcome
+# is decided now instead of after the lease its mark carried.
 RELEASE_CARRIER_CLAIMS = """
-UPDATE carrier_jobs SET due_at = json_extract(plan, '$.due_at') WHERE due_at > json_extract(plan, '$.due_at')
+UPDATE carrier_jobs SET due_at = CASE
+    WHEN json_extract(plan, '$.submitting_since') IS NOT NULL AND json_extract(plan, '$.reference') IS NULL
+    THEN json_extract(plan, '$.submitting_since') ELSE json_extract(plan, '$.due_at') END
+WHERE due_at > json_extract(plan, '$.due_at')
+   OR (json_extract(plan, '$.submitting_since') IS NOT NULL AND json_extract(plan, '$.reference') IS NULL)
 """
 DELIVERED = (
     "UPDATE deliveries SET state = 'delivered', attempts = ?, claimed = 0, finished_at = ? WHERE delivery_id = ?"
