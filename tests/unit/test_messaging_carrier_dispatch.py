@@ -7,6 +7,7 @@ Time: a manual clock; nothing sleeps.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -93,6 +94,28 @@ async def test_a_pushed_report_becomes_the_event_and_the_stored_report(core: Cor
     # A second report for the same message (a duplicate receipt) changes nothing.
     await core.carrier.push_report(delivered("smsc-7", core.clock.at))
     assert len(core.store.finished) == 1
+
+
+async def test_a_report_naming_its_message_in_another_base_is_found_through_its_other_spellings(core: Core) -> None:
+    message_id = await core.send_one()
+    core.carrier.answers[HANDSET] = Accepted("ab00")  # the SMSC answered in lower-case hex
+    await core.dispatcher.run_once()
+    # Its receipt says 43776 (the same number in decimal): the adapter lists the spellings to try, in order.
+    report = dataclasses.replace(delivered("43776", core.clock.at), reference_forms=("AB00", "ab00"))
+    await core.carrier.push_report(report)
+    result = core.store.result(message_id)
+    assert (result.status, result.status_code) == ("delivered", 2000)
+
+
+async def test_a_report_whose_spellings_all_miss_waits_as_an_early_report(core: Core) -> None:
+    message_id = await core.send_one()
+    core.carrier.answers[HANDSET] = Accepted("ab00")
+    await core.dispatcher.run_once()
+    await core.carrier.push_report(dataclasses.replace(delivered("7", core.clock.at), reference_forms=("07",)))
+    assert core.store.finished == []
+    job = await core.store.carrier_job_by_reference("ab00")
+    assert job is not None  # still waiting for its own receipt
+    assert job.message_id == message_id
 
 
 async def test_no_report_in_time_is_the_timeout_report_and_a_late_one_is_dropped(core: Core) -> None:

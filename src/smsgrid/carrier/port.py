@@ -127,6 +127,10 @@ class DeliveryReport:
     at: float  # when the carrier reported it
     details: str | None = None  # None: the code's standard text
     notes: tuple[CarrierNote, ...] = ()
+    # Other spellings of `reference` to try, in order, when it names nothing waiting: an SMSC may write in its
+    # receipt, in decimal, the id it answered in hex (and the reverse), and after a restart the adapter no longer
+    # knows which one it was given.
+    reference_forms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

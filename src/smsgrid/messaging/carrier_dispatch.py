@@ -396,6 +396,12 @@ class CarrierDispatcher:
     async def delivery_report(self, report: DeliveryReport) -> None:
         """A report the carrier pushed: committed before this returns (the adapter acknowledges after)."""
         job = await self._store.carrier_job_by_reference(report.reference)
+        for form in report.reference_forms:
+            if job is not None:
+                break
+            job = await self._store.carrier_job_by_reference(form)
+            if job is not None:  # the report goes on under the reference the job knows
+                report = dataclasses.replace(report, reference=form, reference_forms=())
         if job is None:
             # Its submit has not been answered yet (receipts before responses), or it is finished (the timeout
             # report came first: Azure sends one final report). Kept a while for the submit's answer.
