@@ -230,7 +230,11 @@ def test_a_crash_between_submit_sm_and_its_answer_is_an_unknown_outcome_never_se
             message = wait_for_message(server, message_id, is_final)
             assert message["status"] == "failed"
             assert message["deliveryStatusCode"] == 9999
-            time.sleep(1.0)  # time for a (wrong) resubmit to reach the SMSC over the live bind
+            assert message["deliveryReport"]["deliveryStatusDetails"].startswith("Unknown outcome")
+            with server.admin() as admin:
+                metrics = admin.get("/metrics").text
+            assert "smsgrid_carrier_unknown_outcomes_total 1.0" in metrics
+            # Final means its carrier work is gone: a resubmit could only have come before this, and none did.
             assert len(submits_to(fault, handset)) == 1
         finally:
             server.stop()

@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 from smsgrid.carrier.port import (
@@ -105,9 +105,11 @@ class CarrierDispatcher:
         events: EventFactory,
         publisher: EventPublisher,
         clock: TimeSource,
+        on_unknown_outcome: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._carrier = carrier
+        self._on_unknown_outcome = on_unknown_outcome
         self._inbox = inbox
         self._events = events
         self._publisher = publisher
@@ -310,6 +312,8 @@ class CarrierDispatcher:
     def _unknown(self, job: CarrierJob, now: float, reason: str) -> _Final:
         """A submit whose answer was lost: failed with 9999 and never sent again (the carrier may have taken it)."""
         self.unknown_outcomes_total += 1
+        if self._on_unknown_outcome is not None:
+            self._on_unknown_outcome()
         log.warning(
             "unknown outcome for message %s (%s): the carrier may have taken it; failed with 9999, not submitted again",
             job.message_id,
