@@ -24,7 +24,13 @@ from smsgrid.carrier.port import (
     Unknown,
 )
 from smsgrid.messaging import carrier_dispatch
-from smsgrid.messaging.carrier_dispatch import LEASE_SECONDS, NEVER, TIMEOUT_CODE, TIMEOUT_DETAILS
+from smsgrid.messaging.carrier_dispatch import (
+    LEASE_SECONDS,
+    NEVER,
+    TIMEOUT_CODE,
+    TIMEOUT_DETAILS,
+    UNAVAILABLE_RETRY,
+)
 from smsgrid.store.records import CarrierPlan
 from tests.unit.messaging_support import HANDSET, SENDER, Core, event_data, open_core
 
@@ -234,16 +240,34 @@ async def test_a_lost_answer_fails_with_9999_and_is_never_submitted_again(
     assert len(core.carrier.submitted) == 1
 
 
-async def test_a_carrier_that_is_down_gets_the_message_again_after_the_lease(
+async def test_a_carrier_that_is_down_gets_the_message_again_in_a_few_seconds(
     core: Core, caplog: pytest.LogCaptureFixture
 ) -> None:
     message_id = await core.send_one()
     core.carrier.unreachable.add(HANDSET)
+    with caplog.at_level(logging.WARNING, "smsgrid.carrier"):
+        assert await core.dispatcher.run_once() == 1
+    assert (core.carrier.submitted, core.store.finished) == ([], [])
+    [(_, plan)] = core.store.plans
+    assert (plan.reference, plan.due_at) == (None, core.clock.at + UNAVAILABLE_RETRY)
+    assert "tried again in 2 s" in caplog.text
+    assert "Traceback" not in caplog.text  # an outage is one line, not a stack per message
+    core.carrier.unreachable.clear()
+    core.clock.advance(UNAVAILABLE_RETRY)
+    await core.dispatcher.run_once()
+    assert [m.message_id for m in core.carrier.submitted] == [message_id]
+
+
+async def test_a_submit_that_fails_unexpectedly_is_logged_and_taken_again_after_the_lease(
+    core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
+    message_id = await core.send_one()
+    core.carrier.submit_error = RuntimeError("a bug in the adapter")
     with caplog.at_level(logging.ERROR, "smsgrid.carrier"):
         assert await core.dispatcher.run_once() == 1
     assert (core.carrier.submitted, core.store.finished, core.store.plans) == ([], [], [])
     assert "submitted again" in caplog.text
-    core.carrier.unreachable.clear()
+    assert "a bug in the adapter" in caplog.text
     core.clock.advance(LEASE_SECONDS)
     await core.dispatcher.run_once()
     assert [m.message_id for m in core.carrier.submitted] == [message_id]

@@ -31,6 +31,7 @@ from smsgrid.messaging.carrier_dispatch import (
     LEASE_SECONDS,
     TIMEOUT_CODE,
     TIMEOUT_DETAILS,
+    UNAVAILABLE_RETRY,
     UNKNOWN_OUTCOME_DETAILS,
 )
 from smsgrid.store.records import CarrierPlan
@@ -280,10 +281,11 @@ async def test_a_submit_that_raises_clears_its_mark_and_is_submitted_later(core:
     core.carrier.unreachable.add(HANDSET)  # no connection up: "not sent"
     await core.dispatcher.run_once()
     [_, (_, cleared)] = core.store.plans
-    assert (cleared.submitting_since, cleared.reference, cleared.due_at) == (None, None, core.clock.at + LEASE_SECONDS)
+    assert (cleared.submitting_since, cleared.reference) == (None, None)
+    assert cleared.due_at == core.clock.at + UNAVAILABLE_RETRY
     assert core.store.finished == []
     core.carrier.unreachable.clear()
-    core.clock.advance(LEASE_SECONDS)
+    core.clock.advance(UNAVAILABLE_RETRY)
     await core.dispatcher.run_once()
     [sent] = core.carrier.submitted
     assert sent.message_id == message_id

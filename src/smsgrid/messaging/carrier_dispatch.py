@@ -38,6 +38,7 @@ from smsgrid.carrier.port import (
     Carrier,
     CarrierNews,
     CarrierNote,
+    CarrierUnavailable,
     DeliveryReport,
     InboundSms,
     OutboundSms,
@@ -59,6 +60,9 @@ log = logging.getLogger("smsgrid.carrier")
 
 CLAIM_LIMIT = 512
 LEASE_SECONDS = 30.0
+# A message no connection could take (CarrierUnavailable) is offered again after this long: a reconnect's first
+# back-off is about a second, and each retry costs one claim for the whole queue.
+UNAVAILABLE_RETRY = 2.0
 IDLE_POLL_SECONDS = 1.0
 # Submitted work that waits only for a pushed report has no due time; it stays out of the claims (year 9999).
 NEVER = 253_402_300_799.0
@@ -244,6 +248,10 @@ class CarrierDispatcher:
                 return self._result(job, now, self._unknown(job, now, "cut off mid-submit (a crash or a restart)"))
             try:
                 outcome = await self._carrier.submit(self._outbound(job))
+            except CarrierUnavailable as exc:
+                # Nothing can take it now (no connection up): not sent, queued, tried again soon.
+                log.warning("message %s not sent, tried again in %.0f s: %s", job.message_id, UNAVAILABLE_RETRY, exc)
+                return _Waiting(dataclasses.replace(plan, submitting_since=None, due_at=now + UNAVAILABLE_RETRY))
             except Exception:
                 if not marked:
                     log.exception("submitting %s failed; it is submitted again when its lease runs out", job.message_id)
