@@ -23,6 +23,7 @@ WRITES = frozenset(
         "record_inbound",
         "finish_carrier_jobs",
         "update_carrier_plans",
+        "record_carrier_part",
         "publish",
         "finish_deliveries",
         "redeliver",

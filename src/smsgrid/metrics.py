@@ -93,6 +93,11 @@ class Metrics:
         r = self.registry
         self.messages_accepted = Counter("smsgrid_messages_accepted", "Outgoing messages accepted", registry=r)
         self.messages_received = Counter("smsgrid_messages_received", "Inbound messages received", registry=r)
+        self.carrier_unknown_outcomes = Counter(
+            "smsgrid_carrier_unknown_outcomes",
+            "Messages whose submit answer was lost or cut off by a crash: failed with 9999, never re-sent",
+            registry=r,
+        )
         self.requests_throttled = Counter(
             "smsgrid_send_requests_throttled", "Send requests answered 429 (ACS send-rate limits)", registry=r
         )

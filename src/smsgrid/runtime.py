@@ -148,7 +148,13 @@ class Runtime:
         if dispatch:
             metrics.watch_carrier(chosen.connections)
         dispatcher = CarrierDispatcher(
-            store=store, carrier=chosen, inbox=inbox, events=events, publisher=publisher, clock=clock
+            store=store,
+            carrier=chosen,
+            inbox=inbox,
+            events=events,
+            publisher=publisher,
+            clock=clock,
+            on_unknown_outcome=metrics.carrier_unknown_outcomes.inc,
         )
         messaging = Messaging(
             store=store,

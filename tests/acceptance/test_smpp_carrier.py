@@ -161,7 +161,7 @@ def test_a_handset_message_becomes_sms_received(server: SmsgridProcess, smsc: Sm
         name=name,
     )
     event = wait_for_received(sink, handset, "Hi from a handset")
-    assert event.data["to"] == SENDER
+    assert event.data["to"] == SENDER.lstrip("+")  # digits, as in every SMSReceived [seed]
     assert smsc.wait_spool_empty()  # acknowledged only once committed: the SMSC deleted its file after the resp
 
 
@@ -197,7 +197,8 @@ def test_stop_from_a_handset_over_smpp_opts_it_out_and_nothing_is_submitted_afte
 
     report = wait_for_report(sink, message_id)
     assert report.data["deliveryStatus"] == "Failed"
-    assert "opt" in report.data["deliveryStatusDetails"].lower()
+    assert report.data["deliveryStatusDetails"] == "Sender blocked for given recipient."
+    assert admin_message(server, message_id)["deliveryStatusCode"] == 4007  # opted out (SPEC §2)
     assert submits_to(smsc, handset) == []
 
 
@@ -229,7 +230,11 @@ def test_a_crash_between_submit_sm_and_its_answer_is_an_unknown_outcome_never_se
             message = wait_for_message(server, message_id, is_final)
             assert message["status"] == "failed"
             assert message["deliveryStatusCode"] == 9999
-            time.sleep(1.0)  # time for a (wrong) resubmit to reach the SMSC over the live bind
+            assert message["deliveryReport"]["deliveryStatusDetails"].startswith("Unknown outcome")
+            with server.admin() as admin:
+                metrics = admin.get("/metrics").text
+            assert "smsgrid_carrier_unknown_outcomes_total 1.0" in metrics
+            # Final means its carrier work is gone: a resubmit could only have come before this, and none did.
             assert len(submits_to(fault, handset)) == 1
         finally:
             server.stop()

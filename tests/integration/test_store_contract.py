@@ -28,12 +28,16 @@ from smsgrid.store.records import (
     InboundMessage,
     NamespaceEntry,
     NewEvent,
+    NoteRecord,
     OutgoingMessage,
+    PartReport,
     SubscriptionRecord,
 )
 from smsgrid.store.retention import purge_expired
+from smsgrid.store.rows import CARRIER_NOTES_KEPT
 from smsgrid.store.views import (
     AttachmentSummary,
+    CarrierNoteView,
     DeadLetterView,
     EventDetail,
     EventView,
@@ -60,7 +64,7 @@ def anyio_backend() -> str:
 
 TABLES = (
     "messages, carrier_jobs, optouts, events, deliveries, attempts, deadletters, subscriptions, "
-    "namespace_resources, namespace_entries, namespace_outbox"
+    "namespace_resources, namespace_entries, namespace_outbox, carrier_parts, carrier_notes"
 )
 
 
@@ -286,6 +290,72 @@ async def test_submitted_carrier_work_waits_and_is_found_by_the_carriers_referen
     assert (stored.status, stored.events) == ("sent", ())
     assert await store.get_message(late_reply.message_id) is None
     assert (await store.counts()).messages == 2
+
+
+async def test_a_long_message_is_found_by_any_parts_reference_with_each_parts_word(store: Store) -> None:
+    """A plan taken as parts stores one row per part with the plan; each part's report is kept as it comes (once),
+    comes back with the job on a lookup or a claim, and goes with the job."""
+    now = time.time()
+    await store.accept_messages([outgoing(1, due_at=now - 1), outgoing(2, due_at=now - 1)])
+    first, second = sorted(await store.claim_carrier_jobs(now, 10, now + LEASE), key=lambda j: j.message_id)
+    parts = CarrierPlan(now + 60, report_timeout_seconds=60, reference="p-1", part_references=("p-1", "p-2", "p-3"))
+    single = CarrierPlan(now + 60, report_timeout_seconds=60, reference="s-1")
+    await store.update_carrier_plans([(first.message_id, parts), (second.message_id, single)])
+    for reference in ("p-1", "p-2", "p-3"):
+        found = await store.carrier_job_by_reference(reference)
+        assert found is not None
+        assert (found.message_id, found.plan, found.parts) == (first.message_id, parts, (None, None, None))
+    alone = await store.carrier_job_by_reference("s-1")
+    assert alone is not None
+    assert (alone.message_id, alone.parts) == (second.message_id, ())
+
+    word = PartReport("Failed", 4006, 0, 1, now + 5, "absent subscriber")
+    assert await store.record_carrier_part(first.message_id, "p-2", word, [NoteRecord(now + 5, "receipt p-2")])
+    again = PartReport("Delivered", 2000, 1, 0, now + 6)
+    assert not await store.record_carrier_part(first.message_id, "p-2", again)  # a duplicate changes nothing
+    assert not await store.record_carrier_part(second.message_id, "p-3", again)  # not that message's part
+    found = await store.carrier_job_by_reference("p-3")
+    assert found is not None
+    assert found.parts == (None, word, None)
+    [claimed] = [j for j in await store.claim_carrier_jobs(now + 61, 10, now + 91) if j.message_id == first.message_id]
+    assert (claimed.plan, claimed.parts) == (parts, (None, word, None))
+
+    await store.finish_carrier_jobs([CarrierResult(first.message_id, "failed", 4006, None, None)], now + 62)
+    assert [await store.carrier_job_by_reference(r) for r in ("p-1", "p-2", "p-3")] == [None, None, None]
+    assert not await store.record_carrier_part(first.message_id, "p-1", again)  # finished: nothing is kept
+    assert await store.carrier_notes(first.message_id) == [CarrierNoteView(at=now + 5, text="receipt p-2")]
+
+
+async def test_carrier_notes_are_committed_with_what_carries_them_in_time_order_and_bounded(store: Store) -> None:
+    now = time.time()
+    await store.accept_messages([outgoing(1, due_at=now - 1), outgoing(2, due_at=now - 1)])
+    first, second = sorted(await store.claim_carrier_jobs(now, 10, now + LEASE), key=lambda j: j.message_id)
+    await store.update_carrier_plans(
+        [(first.message_id, CarrierPlan(now + 60, reference="r-1"))],
+        [
+            (first.message_id, NoteRecord(now + 2, "submit_sm_resp seq 7")),
+            (first.message_id, NoteRecord(now + 1, "submit_sm seq 7")),
+        ],
+    )
+    finished = CarrierResult(
+        first.message_id, "delivered", 2000, None, None, notes=(NoteRecord(now + 3, "receipt DELIVRD"),)
+    )
+    await store.finish_carrier_jobs([finished], now + 3)
+    late = CarrierResult(first.message_id, "failed", 5000, None, None, notes=(NoteRecord(now + 4, "late receipt"),))
+    await store.finish_carrier_jobs([late], now + 4)  # the job is finished: its notes are not kept either
+    assert [n.text for n in await store.carrier_notes(first.message_id)] == [
+        "submit_sm seq 7",
+        "submit_sm_resp seq 7",
+        "receipt DELIVRD",
+    ]
+    assert await store.carrier_notes(second.message_id) == []
+
+    # A chatty carrier: the newest CARRIER_NOTES_KEPT stay.
+    many = [(second.message_id, NoteRecord(now + i, f"note {i}")) for i in range(CARRIER_NOTES_KEPT + 5)]
+    await store.update_carrier_plans([(second.message_id, CarrierPlan(now + 60, reference="r-2"))], many[:100])
+    await store.update_carrier_plans([(second.message_id, CarrierPlan(now + 60, reference="r-2"))], many[100:])
+    kept = await store.carrier_notes(second.message_id)
+    assert [n.text for n in kept] == [f"note {i}" for i in range(5, CARRIER_NOTES_KEPT + 5)]
 
 
 async def test_repeatability_id_answers_the_first_message_again(store: Store) -> None:
@@ -575,6 +645,7 @@ async def test_retention_deletes_only_finished_rows_older_than_the_cutoff(store:
                 2000,
                 delivery_report(job.message_id),
                 event("e-gone", message_id=job.message_id, published_at=old, subscriptions=("sub-a", "sub-b")),
+                notes=(NoteRecord(old, "receipt DELIVRD"),),
             )
         ],
         old,
@@ -597,6 +668,7 @@ async def test_retention_deletes_only_finished_rows_older_than_the_cutoff(store:
     assert removed == 2  # the event (with its deliveries, attempts, dead letter) and its message
     assert await store.get_event("e-unrouted") is not None
     assert await store.get_message(gone.message_id) is None
+    assert await store.carrier_notes(gone.message_id) == []  # its timeline notes went with it
     assert await store.get_event("e-gone") is None
     assert await store.list_deadletters(limit=5, include_redelivered=True) == []
     assert await store.get_event("e-pending") is not None
@@ -692,6 +764,30 @@ async def test_concurrent_sends_share_transactions_not_one_commit_each(
     # 200 requests, each answered after its commit: grouped, they took a handful of transactions (the reads of this
     # test and of the session bookkeeping add a few).
     assert commits() - before < 40  # measured: about 10
+
+
+async def test_postgresql_finds_a_reports_work_through_indexes(pg_url: str) -> None:
+    """A pushed receipt names a message by any part's reference: never a scan of the waiting work (seq scans
+    are priced out so the plan shows what the indexes allow on these small tables)."""
+    import asyncpg
+
+    await _count_messages(pg_url)  # migrated
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await conn.execute("SET enable_seqscan = off")
+        for statement, arg in (
+            (pg_queries.CARRIER_JOB_BY_REFERENCE, "x"),
+            (pg_queries.CARRIER_PART_REPORTS, ["x"]),
+            (pg_queries.CARRIER_NOTES, "x"),
+        ):
+            plan = "\n".join(row[0] for row in await conn.fetch("EXPLAIN " + statement, arg))
+            assert "Seq Scan" not in plan, plan
+            assert "Index" in plan, plan
+        plan = "\n".join(row[0] for row in await conn.fetch("EXPLAIN " + pg_queries.CARRIER_JOB_BY_REFERENCE, "x"))
+        assert "carrier_jobs_reference" in plan, plan
+        assert "carrier_parts_pkey" in plan, plan
+    finally:
+        await conn.close()
 
 
 async def _count_messages(url: str) -> int:

@@ -5,6 +5,7 @@ and the claim / lease / release cycle of carrier jobs and deliveries.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import sqlite3
 import threading
@@ -119,6 +120,21 @@ def test_migrations_rebuild_exactly_schema_sql(tmp_path: Path) -> None:
     finally:
         migrated.close()
         from_schema.close()
+
+
+def test_a_carrier_report_finds_its_work_and_notes_through_indexes(tmp_path: Path) -> None:
+    """A pushed receipt names a message by any part's reference: never a scan of the waiting work."""
+    from smsgrid.store.sqlite import queries as q
+
+    conn = sqlite3.connect(tmp_path / "plans.db", isolation_level=None)
+    try:
+        migrate(conn)
+        for statement in (q.CARRIER_JOB_BY_REFERENCE, q.CARRIER_PART_REPORTS, q.CARRIER_NOTES):
+            plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, ("x",))]
+            assert not [step for step in plan if step.startswith("SCAN")], plan
+            assert [step for step in plan if "USING INDEX" in step], plan
+    finally:
+        conn.close()
 
 
 def test_reopening_a_store_keeps_its_data(tmp_path: Path) -> None:
@@ -249,6 +265,28 @@ def test_carrier_jobs_claim_lease_release_and_finish(tmp_path: Path) -> None:
 
     run_with_store(tmp_path / "smsgrid.db", body)
     assert count(tmp_path / "smsgrid.db", "SELECT count(*) FROM carrier_jobs") == 2
+
+
+def test_release_makes_a_job_cut_off_mid_submit_due_at_once(tmp_path: Path) -> None:
+    """A "submitting" mark left by a crash carries a lease; after a restart nobody holds it, so it is due at once
+    (its unknown outcome is decided then), while a job whose submit was answered keeps its planned time."""
+    now = time.time()
+    cut_off, answered = outgoing(1, due_at=now - 1), outgoing(2, due_at=now - 1)
+
+    async def body(store: SqliteStore) -> None:
+        await store.accept_messages([cut_off, answered])
+        claimed = {job.message_id: job for job in await store.claim_carrier_jobs(now, 10, now + 30)}
+        mark = dataclasses.replace(claimed[cut_off.message_id].plan, submitting_since=now, due_at=now + 30)
+        waiting = dataclasses.replace(claimed[answered.message_id].plan, reference="ref-2", due_at=now + 500)
+        await store.update_carrier_plans([(cut_off.message_id, mark), (answered.message_id, waiting)])
+        assert await store.claim_carrier_jobs(now + 1, 10, now + 31) == []
+        await store.release_claims(now + 1)
+        [again] = await store.claim_carrier_jobs(now + 1, 10, now + 31)
+        assert again.message_id == cut_off.message_id
+        assert again.plan.submitting_since == pytest.approx(now)
+        assert again.plan.reference is None
+
+    run_with_store(tmp_path / "smsgrid.db", body)
 
 
 # -- deliveries ---------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from smsgrid.messaging.service import Messaging
 from smsgrid.metrics import Metrics
 from smsgrid.settings import load_settings
 from smsgrid.store.port import Store, open_store
-from smsgrid.store.records import CarrierPlan, CarrierResult, InboundMessage, NewEvent
+from smsgrid.store.records import CarrierPlan, CarrierResult, InboundMessage, NewEvent, NoteRecord, PartReport
 
 SENDER = "+18005550100"
 HANDSET = "+14255550123"
@@ -59,6 +59,8 @@ class RecordingStore:
         self._inner = inner
         self.finished: list[CarrierResult] = []
         self.plans: list[tuple[str, CarrierPlan]] = []
+        self.plan_notes: list[tuple[str, NoteRecord]] = []
+        self.part_reports: list[tuple[str, str, PartReport, bool]] = []  # (message, reference, report, recorded)
         self.inbound: list[InboundMessage] = []
         self.published: list[NewEvent] = []
         self.outage_claims = 0  # the next claims fail as if the database were down
@@ -85,9 +87,19 @@ class RecordingStore:
         await self._inner.finish_carrier_jobs(results, now)
         self.finished.extend(results)
 
-    async def update_carrier_plans(self, plans: Sequence[tuple[str, CarrierPlan]]) -> None:
-        await self._inner.update_carrier_plans(plans)
+    async def update_carrier_plans(
+        self, plans: Sequence[tuple[str, CarrierPlan]], notes: Sequence[tuple[str, NoteRecord]] = ()
+    ) -> None:
+        await self._inner.update_carrier_plans(plans, notes)
         self.plans.extend(plans)
+        self.plan_notes.extend(notes)
+
+    async def record_carrier_part(
+        self, message_id: str, reference: str, report: PartReport, notes: Sequence[NoteRecord] = ()
+    ) -> bool:
+        recorded = await self._inner.record_carrier_part(message_id, reference, report, notes)
+        self.part_reports.append((message_id, reference, report, recorded))
+        return recorded
 
     async def record_inbound(self, message: InboundMessage) -> None:
         await self._inner.record_inbound(message)

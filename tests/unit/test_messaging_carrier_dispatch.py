@@ -7,6 +7,7 @@ Time: a manual clock; nothing sleeps.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -23,7 +24,13 @@ from smsgrid.carrier.port import (
     Unknown,
 )
 from smsgrid.messaging import carrier_dispatch
-from smsgrid.messaging.carrier_dispatch import LEASE_SECONDS, NEVER, TIMEOUT_CODE, TIMEOUT_DETAILS
+from smsgrid.messaging.carrier_dispatch import (
+    LEASE_SECONDS,
+    NEVER,
+    TIMEOUT_CODE,
+    TIMEOUT_DETAILS,
+    UNAVAILABLE_RETRY,
+)
 from smsgrid.store.records import CarrierPlan
 from tests.unit.messaging_support import HANDSET, SENDER, Core, event_data, open_core
 
@@ -93,6 +100,28 @@ async def test_a_pushed_report_becomes_the_event_and_the_stored_report(core: Cor
     # A second report for the same message (a duplicate receipt) changes nothing.
     await core.carrier.push_report(delivered("smsc-7", core.clock.at))
     assert len(core.store.finished) == 1
+
+
+async def test_a_report_naming_its_message_in_another_base_is_found_through_its_other_spellings(core: Core) -> None:
+    message_id = await core.send_one()
+    core.carrier.answers[HANDSET] = Accepted("ab00")  # the SMSC answered in lower-case hex
+    await core.dispatcher.run_once()
+    # Its receipt says 43776 (the same number in decimal): the adapter lists the spellings to try, in order.
+    report = dataclasses.replace(delivered("43776", core.clock.at), reference_forms=("AB00", "ab00"))
+    await core.carrier.push_report(report)
+    result = core.store.result(message_id)
+    assert (result.status, result.status_code) == ("delivered", 2000)
+
+
+async def test_a_report_whose_spellings_all_miss_waits_as_an_early_report(core: Core) -> None:
+    message_id = await core.send_one()
+    core.carrier.answers[HANDSET] = Accepted("ab00")
+    await core.dispatcher.run_once()
+    await core.carrier.push_report(dataclasses.replace(delivered("7", core.clock.at), reference_forms=("07",)))
+    assert core.store.finished == []
+    job = await core.store.carrier_job_by_reference("ab00")
+    assert job is not None  # still waiting for its own receipt
+    assert job.message_id == message_id
 
 
 async def test_no_report_in_time_is_the_timeout_report_and_a_late_one_is_dropped(core: Core) -> None:
@@ -211,16 +240,34 @@ async def test_a_lost_answer_fails_with_9999_and_is_never_submitted_again(
     assert len(core.carrier.submitted) == 1
 
 
-async def test_a_carrier_that_is_down_gets_the_message_again_after_the_lease(
+async def test_a_carrier_that_is_down_gets_the_message_again_in_a_few_seconds(
     core: Core, caplog: pytest.LogCaptureFixture
 ) -> None:
     message_id = await core.send_one()
     core.carrier.unreachable.add(HANDSET)
+    with caplog.at_level(logging.WARNING, "smsgrid.carrier"):
+        assert await core.dispatcher.run_once() == 1
+    assert (core.carrier.submitted, core.store.finished) == ([], [])
+    [(_, plan)] = core.store.plans
+    assert (plan.reference, plan.due_at) == (None, core.clock.at + UNAVAILABLE_RETRY)
+    assert "tried again in 2 s" in caplog.text
+    assert "Traceback" not in caplog.text  # an outage is one line, not a stack per message
+    core.carrier.unreachable.clear()
+    core.clock.advance(UNAVAILABLE_RETRY)
+    await core.dispatcher.run_once()
+    assert [m.message_id for m in core.carrier.submitted] == [message_id]
+
+
+async def test_a_submit_that_fails_unexpectedly_is_logged_and_taken_again_after_the_lease(
+    core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
+    message_id = await core.send_one()
+    core.carrier.submit_error = RuntimeError("a bug in the adapter")
     with caplog.at_level(logging.ERROR, "smsgrid.carrier"):
         assert await core.dispatcher.run_once() == 1
     assert (core.carrier.submitted, core.store.finished, core.store.plans) == ([], [], [])
     assert "submitted again" in caplog.text
-    core.carrier.unreachable.clear()
+    assert "a bug in the adapter" in caplog.text
     core.clock.advance(LEASE_SECONDS)
     await core.dispatcher.run_once()
     assert [m.message_id for m in core.carrier.submitted] == [message_id]
@@ -256,10 +303,10 @@ async def test_a_receipt_while_the_wait_is_committed_is_matched_after_the_commit
     core.carrier.answers[HANDSET] = Accepted("mid")
     update = core.store.update_carrier_plans
 
-    async def update_then_receipt(plans: object) -> None:
+    async def update_then_receipt(plans: object, notes: object = ()) -> None:
         # The receipt comes while the plan is being written: the store does not know the reference yet.
         await core.carrier.push_report(delivered("mid", core.clock.at))
-        await update(plans)  # type: ignore[arg-type]
+        await update(plans, notes)  # type: ignore[arg-type]
 
     core.store.update_carrier_plans = update_then_receipt  # type: ignore[method-assign]
     await core.dispatcher.run_once()

@@ -337,3 +337,12 @@ async def test_a_receipt_whose_answer_does_not_come_stops_waiting_and_names_its_
     held.release(SubmitResponse(0, "FF", 1))
     assert isinstance(await sending, Accepted)
     await made.carrier.stop()
+
+
+async def test_a_receipt_for_an_id_not_waiting_here_lists_its_other_spellings_for_the_core(one: Rig) -> None:
+    # After a restart the index is empty: the receipt names in decimal (43776) what was answered in hex (AB00).
+    status = await one.factory.live().push(tlv_receipt("43776", 2))
+    assert status == 0
+    [report] = one.sink.reports
+    assert report.reference == "43776"
+    assert {"AB00", "ab00"} <= set(report.reference_forms)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smsgrid.carrier.smpp import receipts
 from smsgrid.carrier.smpp.receipts import (
     clean_message_id,
     looks_like_receipt_text,
@@ -127,3 +128,12 @@ def test_hex_response_and_decimal_receipt_of_one_number_always_match(number: int
 def test_keys_never_fail(raw: str) -> None:
     assert submit_keys(raw)[0].startswith("text:")
     assert receipt_keys(raw)[0].startswith("text:")
+
+
+def test_reference_spellings_cover_the_other_base_and_both_cases() -> None:
+    assert receipts.reference_spellings("43776")[:1] == ("43776",)
+    assert {"AB00", "ab00"} <= set(receipts.reference_spellings("43776"))
+    assert "43776" in receipts.reference_spellings("ab00")
+    assert receipts.reference_spellings(b"1000\x00")[0] == "1000"
+    assert receipts.reference_spellings("MSG-1") == ("MSG-1", "msg-1")  # not a number: only its cases
+    assert receipts.reference_spellings("  ") == ()

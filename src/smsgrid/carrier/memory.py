@@ -12,6 +12,7 @@ from smsgrid.carrier.port import (
     Accepted,
     CarrierNews,
     CarrierSink,
+    CarrierUnavailable,
     ConnectionStatus,
     DeliveryReport,
     InboundSms,
@@ -21,7 +22,7 @@ from smsgrid.carrier.port import (
 )
 
 
-class CarrierDown(Exception):
+class CarrierDown(CarrierUnavailable):
     """What `submit` raises for a recipient in `InMemoryCarrier.unreachable` (no connection up)."""
 
 
@@ -37,6 +38,8 @@ class InMemoryCarrier:
     news: dict[str, CarrierNews] = field(default_factory=dict)
     # What the next `poll` raises (the carrier did not answer), once.
     poll_error: Exception | None = None
+    # What the next `submit` raises (a bug in an adapter, not "unavailable"), once.
+    submit_error: Exception | None = None
     # Reports pushed from inside `submit`, before it answers (receipts before responses), by recipient.
     report_before_answer: dict[str, DeliveryReport] = field(default_factory=dict)
     submitted: list[OutboundSms] = field(default_factory=list)
@@ -63,6 +66,9 @@ class InMemoryCarrier:
     async def submit(self, message: OutboundSms) -> SubmitOutcome:
         if message.to_number in self.unreachable:
             raise CarrierDown(message.to_number)
+        if self.submit_error is not None:
+            error, self.submit_error = self.submit_error, None
+            raise error
         self.submitted.append(message)
         early = self.report_before_answer.get(message.to_number)
         if early is not None:

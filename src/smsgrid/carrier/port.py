@@ -10,7 +10,8 @@ connection later) only speaks to the network. The contract, seen from an adapter
   `Accepted` with the carrier's reference (an SMPP `submit_sm_resp` message_id), `Refused` with a
   DeliveryStatusDetails code (a final failure), or `Unknown` when the answer was lost (the carrier may or may not
   have taken it). The core never submits the same message again on its own: a real SMS costs money and reaches a
-  person. An exception from `submit` means "not sent": the core tries again later (no connection up).
+  person. An exception from `submit` means "not sent": the core tries again later (`CarrierUnavailable`: no
+  connection up, again in a few seconds; anything else is a bug, logged with its traceback).
   `Accepted.news_at` asks the core to `poll` at that time (the simulator knows when its report is due); a carrier
   that pushes its reports leaves it None.
 - **`poll(message, reference, now)`**: what the carrier knows now about a message it accepted (SMPP `query_sm`;
@@ -45,6 +46,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+
+class CarrierUnavailable(Exception):
+    """What `submit` raises to say "not sent, nothing can take it now" (no connection up): the core keeps the
+    message queued and tries again in a few seconds, with one log line instead of a traceback."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,10 @@ class DeliveryReport:
     at: float  # when the carrier reported it
     details: str | None = None  # None: the code's standard text
     notes: tuple[CarrierNote, ...] = ()
+    # Other spellings of `reference` to try, in order, when it names nothing waiting: an SMSC may write in its
+    # receipt, in decimal, the id it answered in hex (and the reverse), and after a restart the adapter no longer
+    # knows which one it was given.
+    reference_forms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

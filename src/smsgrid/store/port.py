@@ -19,10 +19,13 @@ from smsgrid.store.records import (
     InboundMessage,
     NamespaceEntry,
     NewEvent,
+    NoteRecord,
     OutgoingMessage,
+    PartReport,
     SubscriptionRecord,
 )
 from smsgrid.store.views import (
+    CarrierNoteView,
     DeadLetterView,
     EventDetail,
     EventView,
@@ -43,10 +46,22 @@ class Store(Protocol):
     async def claim_carrier_jobs(self, now: float, limit: int, lease_until: float) -> list[CarrierJob]: ...
     async def finish_carrier_jobs(self, results: Sequence[CarrierResult], now: float) -> None: ...
     async def next_carrier_due(self) -> float | None: ...
-    # Carrier work submitted and waiting for its report: a new plan (reference, next look at `plan.due_at`).
-    async def update_carrier_plans(self, plans: Sequence[tuple[str, CarrierPlan]]) -> None: ...
-    # The waiting work a carrier's report names by the carrier's reference; None when it is finished or unknown.
+    # Carrier work submitted and waiting for its report: a new plan (reference, next look at `plan.due_at`), with
+    # the notes that came with it (by message id), in one transaction. A plan with `part_references` also stores
+    # one carrier_parts row per part, each found by its reference.
+    async def update_carrier_plans(
+        self, plans: Sequence[tuple[str, CarrierPlan]], notes: Sequence[tuple[str, NoteRecord]] = ()
+    ) -> None: ...
+    # One part's report of a long message still waiting, with its notes, in one transaction. False (nothing
+    # written) when that part already has one or the message is finished.
+    async def record_carrier_part(
+        self, message_id: str, reference: str, report: PartReport, notes: Sequence[NoteRecord] = ()
+    ) -> bool: ...
+    # The waiting work a carrier's report names by the carrier's reference (a long message's: any part's), with
+    # its parts' reports; None when it is finished or unknown.
     async def carrier_job_by_reference(self, reference: str) -> CarrierJob | None: ...
+    # What carriers put on a message's timeline, oldest first (at most rows.CARRIER_NOTES_KEPT, the newest).
+    async def carrier_notes(self, message_id: str) -> list[CarrierNoteView]: ...
 
     async def publish(self, events: Sequence[NewEvent]) -> None: ...
     async def claim_deliveries(

@@ -22,6 +22,32 @@ class CarrierPlan:
     # Set once the carrier accepted the message: its reference, and the partner's message id if any.
     reference: str | None = None
     partner_message_id: str | None = None
+    # A message the carrier took as several parts: every part's reference in part order (`reference` is the
+    # first). Each part's report is kept in the store's carrier_parts until all are in or the timeout passes.
+    part_references: tuple[str, ...] = ()
+    # Set (epoch seconds) just before `submit` when submits reach a network: a job found with it and no reference
+    # was cut off mid-submit by a crash, an unknown outcome that is never submitted again.
+    submitting_since: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRecord:
+    """One line of a message's carrier timeline (a carrier's CarrierNote), stored with what carried it."""
+
+    at: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartReport:
+    """The final word on one part of a long message, as its per-part report gave it."""
+
+    status: str  # Delivered | Failed
+    code: int
+    succeeded: int
+    failed: int
+    at: float
+    details: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +115,8 @@ class CarrierJob:
     created_at: float
     plan: CarrierPlan
     opted_out: bool
+    # Each part's report so far, in part order (None: not in yet); empty unless `plan.part_references`.
+    parts: tuple[PartReport | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +129,7 @@ class CarrierResult:
     report: dict[str, Any] | None
     event: NewEvent | None
     reply: InboundMessage | None = None
+    notes: tuple[NoteRecord, ...] = ()  # committed with the result, only if the job was still waiting
 
 
 @dataclass(frozen=True, slots=True)

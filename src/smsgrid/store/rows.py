@@ -6,6 +6,7 @@ The read models (store/views.py) are assembled here, by column name, once for bo
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,11 +20,13 @@ from smsgrid.store.records import (
     NamespaceEntry,
     NewEvent,
     OutgoingMessage,
+    PartReport,
     SubscriptionRecord,
 )
 from smsgrid.store.views import (
     AttachmentSummary,
     AttemptView,
+    CarrierNoteView,
     DeadLetterView,
     DeliveryReportView,
     DeliveryView,
@@ -69,15 +72,19 @@ def subscription_row(record: SubscriptionRecord) -> tuple[Any, ...]:
 
 
 def plan_json(plan: CarrierPlan) -> str:
-    return orjson.dumps(
-        {
-            "due_at": plan.due_at,
-            "report_timeout_seconds": plan.report_timeout_seconds,
-            "partner": plan.partner,
-            "reference": plan.reference,
-            "partner_message_id": plan.partner_message_id,
-        }
-    ).decode()
+    raw: dict[str, Any] = {
+        "due_at": plan.due_at,
+        "report_timeout_seconds": plan.report_timeout_seconds,
+        "partner": plan.partner,
+        "reference": plan.reference,
+        "partner_message_id": plan.partner_message_id,
+    }
+    # Written only when set: a single-part message's plan stays what it was before parts and marks existed.
+    if plan.part_references:
+        raw["part_references"] = plan.part_references
+    if plan.submitting_since is not None:
+        raw["submitting_since"] = plan.submitting_since
+    return orjson.dumps(raw).decode()
 
 
 def plan_from_json(text: str | bytes) -> CarrierPlan:
@@ -85,7 +92,40 @@ def plan_from_json(text: str | bytes) -> CarrierPlan:
     # A plan written by a version whose simulator decided at accept time has only `due_at` and `partner_message_id`
     # in common: it is read as work not yet submitted, and the carrier decides again.
     return CarrierPlan(raw["due_at"], raw.get("report_timeout_seconds"), raw.get("partner"), raw.get("reference"),
-                       raw.get("partner_message_id"))  # fmt: skip
+                       raw.get("partner_message_id"), tuple(raw.get("part_references", ())),
+                       raw.get("submitting_since"))  # fmt: skip
+
+
+# The most carrier notes a message keeps (its newest): a chatty SMSC cannot grow one message's timeline forever.
+CARRIER_NOTES_KEPT = 200
+
+
+def carrier_part_rows(message_id: str, plan: CarrierPlan) -> list[tuple[str, str, int]]:
+    """The carrier_parts rows (reference, message_id, part) of a plan taken as several parts; none otherwise."""
+    return [(reference, message_id, n) for n, reference in enumerate(plan.part_references)]
+
+
+def part_report_json(part: PartReport) -> str:
+    return orjson.dumps(
+        {"status": part.status, "code": part.code, "succeeded": part.succeeded, "failed": part.failed,
+         "at": part.at, "details": part.details}
+    ).decode()  # fmt: skip
+
+
+def part_report_from_json(text: str | bytes | None) -> PartReport | None:
+    if text is None:
+        return None
+    raw = orjson.loads(text)
+    return PartReport(raw["status"], raw["code"], raw["succeeded"], raw["failed"], raw["at"], raw.get("details"))
+
+
+def carrier_note_views(rows: Sequence[tuple[Any, ...]]) -> list[CarrierNoteView]:
+    return [CarrierNoteView(at=row[0], text=row[1]) for row in rows]
+
+
+def with_parts(job: CarrierJob, reports: Sequence[str | bytes | None]) -> CarrierJob:
+    """A long message's job with its carrier_parts reports (JSON or NULL, in part order)."""
+    return dataclasses.replace(job, parts=tuple(part_report_from_json(r) for r in reports))
 
 
 def carrier_job(message_id: str, plan: str | bytes, row: tuple[Any, ...]) -> CarrierJob:

@@ -244,6 +244,13 @@ class MessageDetail(MessageView):
     events: tuple[EventDetail, ...]
 
 
+class CarrierNoteView(ReadModel):
+    """One line the carrier put on a message's timeline (each PDU with its connection), oldest first."""
+
+    at: EpochSeconds
+    text: str
+
+
 # -- dead letters and counts -----------------------------------------------------------------------------------
 
 

@@ -136,7 +136,7 @@ async def message(ctx: AppContext, request: Request) -> Response:
         {
             "active": "messages",
             "message": found,
-            "steps": message_steps(found),
+            "steps": message_steps(found, await ctx.store.carrier_notes(message_id)),
             "phone_number": phone_number if phone_number in owned else None,
             "other": other,
         },

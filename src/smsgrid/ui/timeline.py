@@ -1,13 +1,15 @@
-"""A message's life as steps for the timeline page: accepted → carrier attempts → delivered / failed, and the
-events it caused with every webhook delivery attempt (from `Store.get_message`, which nests them)."""
+"""A message's life as steps for the timeline page: accepted → carrier notes and attempts → delivered / failed, and
+the events it caused with every webhook delivery attempt (from `Store.get_message`, which nests them, and
+`Store.carrier_notes`: each PDU the carrier put on the message's timeline)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from smsgrid.events.timestamps import Timestamp
 from smsgrid.sms import description
-from smsgrid.store.views import EventDetail, MessageDetail
+from smsgrid.store.views import CarrierNoteView, EventDetail, MessageDetail
 
 # Step states drive the dot colour: done (green), failed (red), waiting (amber, pulsing), info (grey).
 DONE, FAILED, WAITING, INFO = "done", "failed", "waiting", "info"
@@ -23,7 +25,7 @@ class Step:
     facts: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-def message_steps(message: MessageDetail) -> list[Step]:
+def message_steps(message: MessageDetail, notes: Sequence[CarrierNoteView] = ()) -> list[Step]:
     if message.direction == "incoming":
         steps = [
             Step(
@@ -34,29 +36,30 @@ def message_steps(message: MessageDetail) -> list[Step]:
             )
         ]
     else:
-        steps = _outgoing_steps(message)
+        steps = _outgoing_steps(message, notes)
     for event in message.events:
         steps.append(_event_step(event))
     return steps
 
 
-def _outgoing_steps(message: MessageDetail) -> list[Step]:
+def _outgoing_steps(message: MessageDetail, notes: Sequence[CarrierNoteView]) -> list[Step]:
     steps = [
         Step(
             "Accepted",
             message.created_at,
             DONE,
-            "POST /sms answered 202; the message was committed and handed to the simulated carrier.",
+            "POST /sms answered 202; the message was committed and handed to the carrier.",
             facts=(
                 ("Segments", f"{message.segments} ({message.encoding})"),
                 ("Delivery report", "requested" if message.enable_delivery_report else "not requested"),
             ),
         )
     ]
+    carrier_steps = [Step(note.text, note.at, INFO) for note in notes]
     attempts = message.delivery_report.delivery_attempts if message.delivery_report else ()
     for n, attempt in enumerate(attempts, start=1):
         ok = attempt.segments_succeeded > 0 and attempt.segments_failed == 0
-        steps.append(
+        carrier_steps.append(
             Step(
                 f"Carrier attempt {n}",
                 attempt.timestamp,
@@ -64,6 +67,8 @@ def _outgoing_steps(message: MessageDetail) -> list[Step]:
                 f"{attempt.segments_succeeded} segment(s) delivered, {attempt.segments_failed} failed.",
             )
         )
+    # Notes (each PDU) and the report's attempts in time order; sorted() keeps equal times in the order above.
+    steps.extend(sorted(carrier_steps, key=_seconds))
     status = message.status
     code = message.delivery_status_code
     details = description(code) if code is not None else ""
@@ -85,6 +90,13 @@ def _outgoing_steps(message: MessageDetail) -> list[Step]:
             )
         )
     return steps
+
+
+def _seconds(step: Step) -> float:
+    at = step.at
+    if isinstance(at, Timestamp):
+        return at.epoch_seconds
+    return 0.0 if at is None else at
 
 
 def _code_facts(code: int | None) -> tuple[tuple[str, str], ...]:

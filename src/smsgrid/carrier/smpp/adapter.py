@@ -28,6 +28,7 @@ from smsgrid.carrier.port import (
     CarrierNews,
     CarrierNote,
     CarrierSink,
+    CarrierUnavailable,
     ConnectionStatus,
     OutboundSms,
     RecipientRefusal,
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["NoConnectionAvailable", "SmppCarrier", "TimeSource"]
 
 
-class NoConnectionAvailable(Exception):
+class NoConnectionAvailable(CarrierUnavailable):
     """No connection could take the message now (none bound, or each declined it): not sent, try later."""
 
 

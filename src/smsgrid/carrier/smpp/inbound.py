@@ -26,6 +26,7 @@ with `segments` = the announced total; an MO is never dropped silently.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -151,6 +152,9 @@ class ReceiptIndex:
 
     def __len__(self) -> int:
         return len(self._keys_of)
+
+    def __contains__(self, message_id: object) -> bool:
+        return message_id in self._keys_of
 
     def add(self, message_id: str) -> None:
         if message_id in self._keys_of:
@@ -351,6 +355,10 @@ class InboundDesk:
             return ESME_ROK
         reference = await self._correlation.resolve(reading.message_id, self._receipt_wait)
         report = receipt_report(reading, reference, self._clock.now(), self.connection)
+        if (
+            reference not in self._correlation.index
+        ):  # not waiting here (a restart emptied the index): the core tries each
+            report = dataclasses.replace(report, reference_forms=receipts.reference_spellings(reference)[1:])
         try:
             await sink.delivery_report(report)
         except Exception:

@@ -136,5 +136,23 @@ def receipt_keys(message_id: str | bytes) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))  # "0" reads the same every way: no key twice
 
 
+def reference_spellings(receipt_id: str | bytes) -> tuple[str, ...]:
+    """How the submit_sm_resp may have written the id a receipt names, most likely first, for a lookup that
+    compares exactly (the core's): as written, upper- and lower-case, the decimal value in hex, the hex value
+    in decimal. Leading zeros the response had cannot be known; the adapter's index covers them while it lives."""
+    raw = (
+        (receipt_id.decode("ascii", errors="replace") if isinstance(receipt_id, bytes) else receipt_id)
+        .replace("\x00", "")
+        .strip()
+    )
+    cleaned = clean_message_id(raw)
+    forms = [raw, cleaned, cleaned.lower()]
+    if _is_number(cleaned, _DECIMAL):
+        forms += [f"{int(cleaned):X}", f"{int(cleaned):x}", str(int(cleaned))]
+    if _is_number(cleaned, _HEX):
+        forms += [str(int(cleaned, 16)), f"{int(cleaned, 16):X}", f"{int(cleaned, 16):x}"]
+    return tuple(form for form in dict.fromkeys(forms) if form)
+
+
 def _is_number(text: str, digits: re.Pattern[str]) -> bool:
     return len(text) <= _MAX_NUMERIC_ID_DIGITS and digits.fullmatch(text) is not None

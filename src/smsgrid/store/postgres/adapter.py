@@ -38,10 +38,13 @@ from smsgrid.store.records import (
     InboundMessage,
     NamespaceEntry,
     NewEvent,
+    NoteRecord,
     OutgoingMessage,
+    PartReport,
     SubscriptionRecord,
 )
 from smsgrid.store.views import (
+    CarrierNoteView,
     DeadLetterView,
     EventDetail,
     EventView,
@@ -213,7 +216,8 @@ class PostgresStore:
             orphans = [row[0] for row in rows if not row[2]]
             if orphans:
                 await conn.execute(q.DELETE_CARRIER_JOBS, orphans)
-            return [common.carrier_job(row[0], row[1], tuple(row)[3:]) for row in rows if row[2]]
+            jobs = [common.carrier_job(row[0], row[1], tuple(row)[3:]) for row in rows if row[2]]
+            return await _with_parts(conn, jobs)
 
         return await self._claim(q.RELEASE_LOST_CARRIER_CLAIM, now, work)
 
@@ -245,10 +249,15 @@ class PostgresStore:
             conn = tx.conn
             # Only jobs still waiting are finished: whoever deletes the job first reports it, exactly once, even
             # when a slow worker's lease ran out and another worker took the job over.
-            live = {row[0] for row in await conn.fetch(q.DELETE_CARRIER_JOBS, [r.message_id for r in results])}
+            deleted = await conn.fetch(q.DELETE_CARRIER_JOBS, [r.message_id for r in results])
+            live = {row[0] for row in deleted}
             done = [r for r in results if r.message_id in live]
             if not done:
                 return
+            long_ones = [row[0] for row in deleted if common.plan_from_json(row[1]).part_references]
+            if long_ones:
+                await conn.execute(q.DELETE_CARRIER_PARTS, long_ones)
+            await _insert_notes(conn, [(r.message_id, n) for r in done for n in r.notes])
             await conn.executemany(
                 q.FINISH_MESSAGE, [(r.status, r.status_code, _report_json(r), now, r.message_id) for r in done]
             )
@@ -265,17 +274,49 @@ class PostgresStore:
     async def next_carrier_due(self) -> float | None:
         return await self._read(lambda conn: conn.fetchval(q.NEXT_CARRIER_DUE))
 
-    async def update_carrier_plans(self, plans: Sequence[tuple[str, CarrierPlan]]) -> None:
+    async def update_carrier_plans(
+        self, plans: Sequence[tuple[str, CarrierPlan]], notes: Sequence[tuple[str, NoteRecord]] = ()
+    ) -> None:
         async def work(tx: Transaction) -> None:
             await tx.conn.executemany(
                 q.UPDATE_CARRIER_PLAN, [(plan.due_at, common.plan_json(plan), message_id) for message_id, plan in plans]
             )
+            parts = [row for message_id, plan in plans for row in common.carrier_part_rows(message_id, plan)]
+            if parts:
+                await tx.conn.executemany(q.INSERT_CARRIER_PART, parts)
+            await _insert_notes(tx.conn, notes)
 
         await self._write_retrying(work)
 
+    async def record_carrier_part(
+        self, message_id: str, reference: str, report: PartReport, notes: Sequence[NoteRecord] = ()
+    ) -> bool:
+        async def work(tx: Transaction) -> bool:
+            status = await tx.conn.execute(
+                q.RECORD_CARRIER_PART, common.part_report_json(report), reference, message_id
+            )
+            if not _row_count(status):
+                return False
+            await _insert_notes(tx.conn, [(message_id, n) for n in notes])
+            return True
+
+        return await self._write_retrying(work)
+
     async def carrier_job_by_reference(self, reference: str) -> CarrierJob | None:
-        row = await self._read(lambda conn: conn.fetchrow(q.CARRIER_JOB_BY_REFERENCE, reference))
-        return None if row is None else common.carrier_job(row[0], row[1], tuple(row)[2:])
+        async def work(conn: asyncpg.Connection) -> CarrierJob | None:
+            row = await conn.fetchrow(q.CARRIER_JOB_BY_REFERENCE, reference)
+            if row is None:
+                return None
+            [job] = await _with_parts(conn, [common.carrier_job(row[0], row[1], tuple(row)[2:])])
+            return job
+
+        return await self._read(work)
+
+    async def carrier_notes(self, message_id: str) -> list[CarrierNoteView]:
+        async def work(conn: asyncpg.Connection) -> list[CarrierNoteView]:
+            return common.carrier_note_views([tuple(row) for row in await conn.fetch(q.CARRIER_NOTES, message_id)])
+
+        return await self._read(work)
 
     # -- events and deliveries -------------------------------------------------------------------------------
 
@@ -571,6 +612,24 @@ class PostgresStore:
             return events + messages
 
         return await self._read(work)
+
+
+async def _with_parts(conn: asyncpg.Connection, jobs: list[CarrierJob]) -> list[CarrierJob]:
+    """The jobs, a long message's with its parts' reports (one more query, only when there is one)."""
+    long_ones = [job.message_id for job in jobs if job.plan.part_references]
+    if not long_ones:
+        return jobs
+    parts: dict[str, list[str | None]] = {}
+    for row in await conn.fetch(q.CARRIER_PART_REPORTS, long_ones):
+        parts.setdefault(row[0], []).append(row[1])
+    return [common.with_parts(job, parts.get(job.message_id, ())) if job.plan.part_references else job for job in jobs]
+
+
+async def _insert_notes(conn: asyncpg.Connection, notes: Sequence[tuple[str, NoteRecord]]) -> None:
+    if not notes:
+        return
+    await conn.executemany(q.INSERT_CARRIER_NOTE, [(message_id, n.at, n.text) for message_id, n in notes])
+    await conn.execute(q.TRIM_CARRIER_NOTES, sorted({message_id for message_id, _ in notes}), common.CARRIER_NOTES_KEPT)
 
 
 def _report_json(result: CarrierResult) -> str | None:

@@ -61,9 +61,34 @@ CARRIER_JOB_BY_REFERENCE = """
 SELECT c.message_id, c.plan, m.from_number, m.to_number, m.body, m.segments, m.tag, m.delivery_report, m.created_at,
        EXISTS (SELECT 1 FROM optouts o WHERE o.sender = m.from_number AND o.recipient = m.to_number)
 FROM carrier_jobs c JOIN messages m ON m.message_id = c.message_id
-WHERE (c.plan::jsonb ->> 'reference') = $1
+WHERE c.message_id = coalesce(
+    -- a single-part message by its plan's reference (index carrier_jobs_reference), a long one by any part's
+    (SELECT message_id FROM carrier_jobs WHERE (plan::jsonb ->> 'reference') = $1 LIMIT 1),
+    (SELECT message_id FROM carrier_parts WHERE reference = $1))
 """
-DELETE_CARRIER_JOBS = "DELETE FROM carrier_jobs WHERE message_id = ANY($1::text[]) RETURNING message_id"
+INSERT_CARRIER_PART = """
+INSERT INTO carrier_parts (reference, message_id, part) VALUES ($1, $2, $3) ON CONFLICT (reference) DO NOTHING
+"""
+CARRIER_PART_REPORTS = """
+SELECT message_id, report FROM carrier_parts WHERE message_id = ANY($1::text[]) ORDER BY message_id, part
+"""
+# Only a part still without a word, of work still waiting: a duplicate receipt changes nothing.
+RECORD_CARRIER_PART = """
+UPDATE carrier_parts p SET report = $1 WHERE p.reference = $2 AND p.message_id = $3 AND p.report IS NULL
+  AND EXISTS (SELECT 1 FROM carrier_jobs c WHERE c.message_id = p.message_id)
+"""
+DELETE_CARRIER_PARTS = "DELETE FROM carrier_parts WHERE message_id = ANY($1::text[])"
+INSERT_CARRIER_NOTE = "INSERT INTO carrier_notes (message_id, at, text) VALUES ($1, $2, $3)"
+# Keep each message's newest notes (by time, then arrival) up to the bound ($2).
+TRIM_CARRIER_NOTES = """
+DELETE FROM carrier_notes n USING (
+    SELECT note_id, row_number() OVER (PARTITION BY message_id ORDER BY at DESC, note_id DESC) AS rank
+    FROM carrier_notes WHERE message_id = ANY($1::text[])
+) ranked
+WHERE n.note_id = ranked.note_id AND ranked.rank > $2
+"""
+CARRIER_NOTES = "SELECT at, text FROM carrier_notes WHERE message_id = $1 ORDER BY at, note_id"
+DELETE_CARRIER_JOBS = "DELETE FROM carrier_jobs WHERE message_id = ANY($1::text[]) RETURNING message_id, plan"
 FINISH_MESSAGE = "UPDATE messages SET status = $1, status_code = $2, report = $3, updated_at = $4 WHERE message_id = $5"
 
 # -- events and deliveries ------------------------------------------------------------------------------------------
@@ -225,6 +250,8 @@ WITH doomed AS (
       AND NOT EXISTS (SELECT 1 FROM carrier_jobs c WHERE c.message_id = m.message_id)
       AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = m.message_id)
     ORDER BY m.created_at LIMIT $2 FOR UPDATE SKIP LOCKED
+), gone_notes AS (
+    DELETE FROM carrier_notes n USING doomed WHERE n.message_id = doomed.message_id
 )
 DELETE FROM messages m USING doomed WHERE m.message_id = doomed.message_id
 """

@@ -22,13 +22,16 @@ from smsgrid.store.records import (
     InboundMessage,
     NamespaceEntry,
     NewEvent,
+    NoteRecord,
     OutgoingMessage,
+    PartReport,
     SubscriptionRecord,
 )
 from smsgrid.store.sqlite import queries as q
 from smsgrid.store.sqlite.executor import SqliteExecutor, connect
 from smsgrid.store.sqlite.migrate import migrate
 from smsgrid.store.views import (
+    CarrierNoteView,
     DeadLetterView,
     EventDetail,
     EventView,
@@ -86,11 +89,11 @@ class SqliteStore:
             rows = conn.execute(q.CLAIM_CARRIER_JOBS, (lease_until, now, limit)).fetchall()
             jobs = []
             for message_id, plan in rows:
-                found = conn.execute(q.CARRIER_JOB_MESSAGE, (message_id,)).fetchone()
-                if found is None:
+                job = _carrier_job(conn, message_id, plan)
+                if job is None:
                     conn.execute(q.DELETE_CARRIER_JOB, (message_id,))
                     continue
-                jobs.append(common.carrier_job(message_id, plan, found))
+                jobs.append(job)
             return jobs
 
         return await self._writer.submit(work)
@@ -102,8 +105,12 @@ class SqliteStore:
             for r in results:
                 # Only work still waiting is finished, as on PostgreSQL: a pushed report and the timeout (or two
                 # copies of one receipt) may race, and whoever deletes the job first reports it, exactly once.
-                if conn.execute(q.DELETE_CARRIER_JOB, (r.message_id,)).rowcount == 0:
+                deleted = conn.execute(q.DELETE_CARRIER_JOB_RETURNING_PLAN, (r.message_id,)).fetchone()
+                if deleted is None:
                     continue
+                if common.plan_from_json(deleted[0]).part_references:
+                    conn.execute(q.DELETE_CARRIER_PARTS, (r.message_id,))
+                _insert_notes(conn, r.message_id, r.notes)
                 report = orjson.dumps(r.report).decode() if r.report is not None else None
                 conn.execute(q.FINISH_MESSAGE, (r.status, r.status_code, report, now, r.message_id))
                 if r.event is not None:
@@ -118,18 +125,41 @@ class SqliteStore:
     async def next_carrier_due(self) -> float | None:
         return await self._reader.submit(lambda conn: conn.execute(q.NEXT_CARRIER_DUE).fetchone()[0])
 
-    async def update_carrier_plans(self, plans: Sequence[tuple[str, CarrierPlan]]) -> None:
+    async def update_carrier_plans(
+        self, plans: Sequence[tuple[str, CarrierPlan]], notes: Sequence[tuple[str, NoteRecord]] = ()
+    ) -> None:
         def work(conn: sqlite3.Connection) -> None:
             for message_id, plan in plans:
                 conn.execute(q.UPDATE_CARRIER_PLAN, (plan.due_at, common.plan_json(plan), message_id))
+                if plan.part_references:
+                    conn.executemany(q.INSERT_CARRIER_PART, common.carrier_part_rows(message_id, plan))
+            for message_id, group in _by_message(notes).items():
+                _insert_notes(conn, message_id, group)
 
         await self._writer.submit(work)
+
+    async def record_carrier_part(
+        self, message_id: str, reference: str, report: PartReport, notes: Sequence[NoteRecord] = ()
+    ) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            args = (common.part_report_json(report), reference, message_id)
+            if conn.execute(q.RECORD_CARRIER_PART, args).rowcount == 0:
+                return False
+            _insert_notes(conn, message_id, notes)
+            return True
+
+        return await self._writer.submit(work)
 
     async def carrier_job_by_reference(self, reference: str) -> CarrierJob | None:
         def work(conn: sqlite3.Connection) -> CarrierJob | None:
             row = conn.execute(q.CARRIER_JOB_BY_REFERENCE, (reference,)).fetchone()
-            found = None if row is None else conn.execute(q.CARRIER_JOB_MESSAGE, (row[0],)).fetchone()
-            return None if row is None or found is None else common.carrier_job(row[0], row[1], found)
+            return None if row is None else _carrier_job(conn, row[0], row[1])
+
+        return await self._reader.submit(work)
+
+    async def carrier_notes(self, message_id: str) -> list[CarrierNoteView]:
+        def work(conn: sqlite3.Connection) -> list[CarrierNoteView]:
+            return common.carrier_note_views(conn.execute(q.CARRIER_NOTES, (message_id,)).fetchall())
 
         return await self._reader.submit(work)
 
@@ -448,7 +478,8 @@ class SqliteStore:
                     conn.execute(statement.format(marks=marks), seqs)
             ids = [row[0] for row in conn.execute(q.PURGEABLE_MESSAGES, (before, before, limit))]
             if ids:
-                conn.execute(q.PURGE_MESSAGES.format(marks=",".join("?" * len(ids))), ids)
+                for statement in q.PURGE_MESSAGES:
+                    conn.execute(statement.format(marks=",".join("?" * len(ids))), ids)
             return len(seqs) + len(ids)
 
         return await self._writer.submit(work)
@@ -460,6 +491,32 @@ def _accept_one(conn: sqlite3.Connection, m: OutgoingMessage) -> AcceptResult:
         return AcceptResult(found[0], repeated=True)
     conn.execute(q.INSERT_CARRIER_JOB, (m.message_id, m.plan.due_at, common.plan_json(m.plan)))
     return AcceptResult(m.message_id, repeated=False)
+
+
+def _carrier_job(conn: sqlite3.Connection, message_id: str, plan: str) -> CarrierJob | None:
+    """The job with its message's columns (None when the message is gone) and, for a long message, its parts."""
+    found = conn.execute(q.CARRIER_JOB_MESSAGE, (message_id,)).fetchone()
+    if found is None:
+        return None
+    job = common.carrier_job(message_id, plan, found)
+    if not job.plan.part_references:
+        return job
+    return common.with_parts(job, [row[0] for row in conn.execute(q.CARRIER_PART_REPORTS, (message_id,))])
+
+
+def _by_message(notes: Sequence[tuple[str, NoteRecord]]) -> dict[str, list[NoteRecord]]:
+    grouped: dict[str, list[NoteRecord]] = {}
+    for message_id, note in notes:
+        grouped.setdefault(message_id, []).append(note)
+    return grouped
+
+
+def _insert_notes(conn: sqlite3.Connection, message_id: str, notes: Sequence[NoteRecord]) -> None:
+    if not notes:
+        return
+    conn.executemany(q.INSERT_CARRIER_NOTE, [(message_id, n.at, n.text) for n in notes])
+    if conn.execute(q.COUNT_CARRIER_NOTES, (message_id,)).fetchone()[0] > common.CARRIER_NOTES_KEPT:
+        conn.execute(q.TRIM_CARRIER_NOTES, (message_id, common.CARRIER_NOTES_KEPT))
 
 
 def _insert_outgoing(conn: sqlite3.Connection, m: OutgoingMessage, *, status: str, once: bool = False) -> bool:

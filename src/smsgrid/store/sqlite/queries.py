@@ -22,8 +22,32 @@ FROM messages m WHERE m.message_id = ?
 """
 NEXT_CARRIER_DUE = "SELECT min(due_at) FROM carrier_jobs"
 DELETE_CARRIER_JOB = "DELETE FROM carrier_jobs WHERE message_id = ?"
+DELETE_CARRIER_JOB_RETURNING_PLAN = "DELETE FROM carrier_jobs WHERE message_id = ? RETURNING plan"
 UPDATE_CARRIER_PLAN = "UPDATE carrier_jobs SET due_at = ?, plan = ? WHERE message_id = ?"
-CARRIER_JOB_BY_REFERENCE = "SELECT message_id, plan FROM carrier_jobs WHERE json_extract(plan, '$.reference') = ?"
+# A single-part message by its plan's reference (index carrier_jobs_reference), a long one by any part's.
+CARRIER_JOB_BY_REFERENCE = """
+SELECT message_id, plan FROM carrier_jobs WHERE json_extract(plan, '$.reference') = ?1
+UNION ALL
+SELECT c.message_id, c.plan FROM carrier_parts p JOIN carrier_jobs c ON c.message_id = p.message_id
+WHERE p.reference = ?1
+LIMIT 1
+"""
+INSERT_CARRIER_PART = "INSERT OR IGNORE INTO carrier_parts (reference, message_id, part) VALUES (?, ?, ?)"
+CARRIER_PART_REPORTS = "SELECT report FROM carrier_parts WHERE message_id = ? ORDER BY part"
+# Only a part still without a word, of work still waiting: a duplicate receipt changes nothing.
+RECORD_CARRIER_PART = """
+UPDATE carrier_parts SET report = ? WHERE reference = ? AND message_id = ? AND report IS NULL
+  AND EXISTS (SELECT 1 FROM carrier_jobs c WHERE c.message_id = carrier_parts.message_id)
+"""
+DELETE_CARRIER_PARTS = "DELETE FROM carrier_parts WHERE message_id = ?"
+INSERT_CARRIER_NOTE = "INSERT INTO carrier_notes (message_id, at, text) VALUES (?, ?, ?)"
+# Keep a message's newest notes (by time, then arrival) up to the bound; run only when a write went past it.
+COUNT_CARRIER_NOTES = "SELECT count(*) FROM carrier_notes WHERE message_id = ?"
+TRIM_CARRIER_NOTES = """
+DELETE FROM carrier_notes WHERE message_id = ?1 AND note_id NOT IN (
+    SELECT note_id FROM carrier_notes WHERE message_id = ?1 ORDER BY at DESC, note_id DESC LIMIT ?2)
+"""
+CARRIER_NOTES = "SELECT at, text FROM carrier_notes WHERE message_id = ? ORDER BY at, note_id"
 FINISH_MESSAGE = "UPDATE messages SET status = ?, status_code = ?, report = ?, updated_at = ? WHERE message_id = ?"
 
 INSERT_EVENT = """
@@ -42,8 +66,14 @@ RETURNING delivery_id, event_seq, attempts, published_at
 EVENT_ITEMS = "SELECT seq, item FROM events WHERE seq IN ({marks})"
 NEXT_DELIVERY_DUE = "SELECT min(due_at) FROM deliveries WHERE subscription = ? AND state = 'pending'"
 RELEASE_CLAIMS = "UPDATE deliveries SET due_at = ?, claimed = 0 WHERE state = 'pending' AND claimed = 1"
+# A job marked "submitting" whose answer never came was cut off by the stop: due at once, so its unknown outcome
+# is decided now instead of after the lease its mark carried.
 RELEASE_CARRIER_CLAIMS = """
-UPDATE carrier_jobs SET due_at = json_extract(plan, '$.due_at') WHERE due_at > json_extract(plan, '$.due_at')
+UPDATE carrier_jobs SET due_at = CASE
+    WHEN json_extract(plan, '$.submitting_since') IS NOT NULL AND json_extract(plan, '$.reference') IS NULL
+    THEN json_extract(plan, '$.submitting_since') ELSE json_extract(plan, '$.due_at') END
+WHERE due_at > json_extract(plan, '$.due_at')
+   OR (json_extract(plan, '$.submitting_since') IS NOT NULL AND json_extract(plan, '$.reference') IS NULL)
 """
 DELIVERED = (
     "UPDATE deliveries SET state = 'delivered', attempts = ?, claimed = 0, finished_at = ? WHERE delivery_id = ?"
@@ -138,4 +168,7 @@ WHERE m.created_at < ? AND m.updated_at < ?
   AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = m.message_id)
 ORDER BY m.created_at LIMIT ?
 """
-PURGE_MESSAGES = "DELETE FROM messages WHERE message_id IN ({marks})"
+PURGE_MESSAGES = (
+    "DELETE FROM carrier_notes WHERE message_id IN ({marks})",
+    "DELETE FROM messages WHERE message_id IN ({marks})",
+)
