@@ -74,7 +74,9 @@ class SmscProcess:
         """The logged PDUs in one direction ("in": sent by ESMEs), optionally of one command, in order."""
         if not self.log_path.exists():
             return []
-        lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        # A line still being written (a read can see part of a write) is left for the next call.
+        lines = text[: text.rfind("\n") + 1].splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
         return [r for r in records if r["dir"] == direction and (command is None or r["command"] == command)]
 

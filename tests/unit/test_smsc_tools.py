@@ -11,6 +11,7 @@ from benchmarks import smpp as smpp_bench
 from smsgrid.config.loader import read_settings
 from tests.smsc import wire
 from tests.smsc.fault_smsc import Scenario
+from tests.smsc.launch import SmscProcess
 
 
 def test_a_hand_framed_pdu_has_its_header_fields_back() -> None:
@@ -141,3 +142,10 @@ def test_ratios_divide_rates_of_the_same_bind_count_and_leave_out_missing_legs()
     assert found["kannel_to_ceiling_1_submits_per_s"] == 0.5
     assert found["smsgrid_to_ceiling_1_receipts_per_s"] == 0.5
     assert not any(key.endswith(("_4_submits_per_s", "_4_receipts_per_s")) for key in found)
+
+
+def test_a_pdu_log_line_still_being_written_is_not_read_yet(tmp_path: Path) -> None:
+    log = tmp_path / "pdus.jsonl"
+    log.write_text('{"dir": "in", "command": "submit_sm", "seq": 1}\n{"dir": "in", "command": "subm')
+    smsc = SmscProcess(proc=None, port=0, log_path=log, spool=tmp_path, stderr_path=tmp_path / "e")  # type: ignore[arg-type]
+    assert [p["seq"] for p in smsc.pdus("submit_sm")] == [1]
