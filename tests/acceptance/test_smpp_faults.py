@@ -25,6 +25,7 @@ from smsgrid.testing import SmsgridProcess, WebhookSink, start_smsgrid
 from smsgrid.testing.plugin import subscribe
 from smsgrid.testing.process import free_port
 from tests.acceptance.test_smpp_carrier import CONNECTION, send, smpp_config, submits_to, wait_bound
+from tests.smsc import wire
 from tests.smsc.fault_smsc import FaultSmsc, PduRecord, Scenario
 from tests.smsc.launch import SmscProcess, require_net_smpp, start_fault_smsc, start_net_smpp_smsc
 from tests.smsc.wire import SpoolMo
@@ -385,6 +386,44 @@ def test_transmitter_receiver_binds_carry_sends_receipts_and_handsets_messages(
             assert smsc.wait_spool_empty()
         finally:
             server.stop()
+
+
+def test_transmitter_receiver_takes_a_receipt_on_the_receiver_bind(
+    tmp_path: Path, sink: WebhookSink, threaded_fault_smsc: Callable[[Scenario], ThreadedFaultSmsc]
+) -> None:
+    """Where a real SMSC sends receipts: on the receiver bind, not the transmitter that submitted (both test SMSCs
+    answer on the submitting bind, so the test sends this receipt itself)."""
+    smsc = threaded_fault_smsc(Scenario(receipts=False))
+    server = serve(tmp_path / "smsgrid", smpp_config(smsc.port, bind='"transmitter_receiver"'), sink)
+    try:
+        wait_bound(server)
+        handset = "+447700900902"
+        message_id = send(server, handset, "receipted on the other bind")
+        deadline = time.monotonic() + WAIT
+        while not (responses := [r for r in smsc.records() if r.command == "submit_sm_resp" and r.dir == "out"]):
+            assert time.monotonic() < deadline, smsc.records()
+            time.sleep(0.02)
+        smsc_id = str(responses[0].fields["message_id"])
+        receipt = SpoolMo(
+            source_addr=handset.lstrip("+"),
+            destination_addr=SENDER.lstrip("+"),
+            esm_class=0x04,
+            short_message_hex=wire.receipt_text(smsc_id, "DELIVRD", "000", b"receipted", "2612021200").hex(),
+            tlvs=[
+                {"tag": wire.TLV_RECEIPTED_MESSAGE_ID, "value_hex": (smsc_id.encode() + b"\0").hex()},
+                {"tag": wire.TLV_MESSAGE_STATE, "value_hex": "02"},
+            ],
+        )
+        assert smsc.run(smsc.smsc.send_mo([receipt])) == [0]
+        [receiver] = [c.number for c in smsc.smsc.connections if c.bind == "receiver"]
+        [deliver] = [r for r in smsc.records() if r.dir == "out" and r.command == "deliver_sm"]
+        assert deliver.conn == receiver
+
+        report = wait_for_report(sink, message_id)
+        assert report.data["deliveryStatus"] == "Delivered"
+        assert admin_message(server, message_id)["status"] == "delivered"
+    finally:
+        server.stop()
 
 
 def test_garbage_from_the_smsc_ends_the_session_and_the_connection_comes_back(
