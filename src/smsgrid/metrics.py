@@ -194,7 +194,7 @@ async def watch_event_loop(
 ) -> None:
     """Measures, until cancelled, how late a sleep of `interval` wakes up: time the loop spent on other work
     past that moment, i.e. what any callback (a request, a delivery answer) waited at that moment.
-    `now` is the loop's monotonic clock (`loop.time`)."""
+    `now` is a monotonic clock in seconds, finer than the lags it measures."""
     window = LagWindow()
     while True:
         due = now() + interval

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,8 +198,9 @@ class Runtime:
         )
 
     async def start(self) -> None:
-        # First, so a slow start-up step shows in the lag too; cancelled with the other background tasks.
-        self._background(watch_event_loop(self.metrics, now=asyncio.get_running_loop().time))
+        # First, so a slow start-up step shows in the lag too; cancelled with the other background tasks. Timed by
+        # time.monotonic, not loop.time(): uvloop's loop clock counts whole milliseconds.
+        self._background(watch_event_loop(self.metrics, now=time.monotonic))
         await self.transport.start()
         # Listen before loading, so a subscription another process commits in between is not missed.
         await self.store.listen(self._on_store_wake)
