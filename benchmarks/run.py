@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.run            # full run (about 10 minutes on 2 cores)
     .venv/bin/python -m benchmarks.run --quick    # smaller counts, a couple of minutes
+    .venv/bin/python -m benchmarks.run --only kannel   # smsgrid vs Kannel, whole path (benchmarks/versus_kannel.py)
 
 Every ratio divides two rates measured in this run on this machine (see BENCHMARKS.md for the method).
 """
@@ -265,7 +266,9 @@ def bench_startup(runs: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller counts (a couple of minutes)")
-    parser.add_argument("--only", default="", help="comma-separated: delivery,batched,fanout,send,e2e,backlog,startup")
+    parser.add_argument(
+        "--only", default="", help="comma-separated: delivery,batched,fanout,send,e2e,backlog,startup,kannel"
+    )
     parser.add_argument("--backlog-events", type=int, default=None)
     args = parser.parse_args()
     quick = args.quick
@@ -274,6 +277,14 @@ def main() -> None:
     def want(name: str) -> bool:
         return not only or name in only
 
+    if "kannel" in only:
+        # Only when named (it needs Debian's kannel and wrk); its own sink, table and JSON file.
+        from benchmarks import versus_kannel
+
+        versus_kannel.write(versus_kannel.run(quick))
+        only.discard("kannel")
+        if not only:
+            return
     n = 5000 if quick else 20000
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "quick": quick}
     with receiver() as rx:
