@@ -2,7 +2,8 @@
 
     .venv/bin/python -m benchmarks.run            # full run (about 10 minutes on 2 cores)
     .venv/bin/python -m benchmarks.run --quick    # smaller counts, a couple of minutes
-    .venv/bin/python -m benchmarks.run --only smpp  # SMPP: SMSC ceiling, Kannel and smsgrid (benchmarks/smpp.py)
+    .venv/bin/python -m benchmarks.run --only kannel   # smsgrid vs Kannel, whole path (benchmarks/versus_kannel.py)
+    .venv/bin/python -m benchmarks.run --only smpp     # SMPP: SMSC ceiling, Kannel and smsgrid (benchmarks/smpp.py)
 
 Every ratio divides two rates measured in this run on this machine (see BENCHMARKS.md for the method).
 """
@@ -267,7 +268,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller counts (a couple of minutes)")
     parser.add_argument(
-        "--only", default="", help="comma-separated: delivery,batched,fanout,send,e2e,backlog,startup,smpp"
+        "--only", default="", help="comma-separated: delivery,batched,fanout,send,e2e,backlog,startup,kannel,smpp"
     )
     parser.add_argument("--backlog-events", type=int, default=None)
     args = parser.parse_args()
@@ -277,6 +278,14 @@ def main() -> None:
     def want(name: str) -> bool:
         return not only or name in only
 
+    if "kannel" in only:
+        # Only when named (it needs Debian's kannel and wrk); its own sink, table and JSON file.
+        from benchmarks import versus_kannel
+
+        versus_kannel.write(versus_kannel.run(quick))
+        only.discard("kannel")
+        if not only:
+            return
     n = 5000 if quick else 20000
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "quick": quick}
     with receiver() as rx:
@@ -315,7 +324,8 @@ def main() -> None:
         if want("backlog"):
             count = args.backlog_events or (50_000 if quick else 1_000_000)
             results["backlog"] = bench_backlog(rx, count)
-        if want("smpp"):
+        if "smpp" in only:
+            # Only when named, like kannel (it needs Debian's libnet-smpp-perl and kannel).
             from benchmarks import smpp  # it imports this module's helpers: imported here, not at the top
 
             results["smpp"] = smpp.run(rx, quick)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -84,6 +85,12 @@ class CarrierCollector(Collector):
             yield counter
 
 
+# Four samples a second: one timer callback each, far below a request's cost, yet a stall of a few hundred
+# milliseconds cannot fall between two samples unseen (a sample that starts during it is late by the rest of it).
+LAG_SAMPLE_SECONDS = 0.25
+LAG_WINDOW_SECONDS = 10.0
+
+
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
@@ -136,6 +143,17 @@ class Metrics:
             ["subscription"],
             registry=r,
         )
+        self.event_loop_lag = Histogram(
+            "smsgrid_event_loop_lag_seconds",
+            f"How late a callback scheduled every {LAG_SAMPLE_SECONDS} s ran (the event loop was busy that long)",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            registry=r,
+        )
+        self.event_loop_lag_max = Gauge(
+            "smsgrid_event_loop_lag_max_seconds",
+            f"The largest event-loop lag sampled in the last {LAG_WINDOW_SECONDS:.0f} s",
+            registry=r,
+        )
 
     def watch_carrier(self, connections: CarrierLinks) -> None:
         """Export the carrier's connections (the process that runs the carrier; once)."""
@@ -149,6 +167,42 @@ class Metrics:
             if event is not None:
                 self.events_published.labels(event_type_label(event.event_type)).inc()
                 self.events_matched.inc(len(event.subscriptions))
+
+
+class LagWindow:
+    """The largest lag of the samples taken in the last `window` seconds (pure: times are passed in)."""
+
+    def __init__(self, window: float = LAG_WINDOW_SECONDS) -> None:
+        self._window = window
+        self._samples: deque[tuple[float, float]] = deque()  # (taken at, lag), oldest first
+
+    def add(self, at: float, lag: float) -> float:
+        """Record a sample and return the window's maximum, samples older than the window dropped."""
+        samples = self._samples
+        samples.append((at, lag))
+        while samples[0][0] < at - self._window:
+            samples.popleft()
+        return max(value for _, value in samples)
+
+
+async def watch_event_loop(
+    metrics: Metrics,
+    *,
+    now: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    interval: float = LAG_SAMPLE_SECONDS,
+) -> None:
+    """Measures, until cancelled, how late a sleep of `interval` wakes up: time the loop spent on other work
+    past that moment, i.e. what any callback (a request, a delivery answer) waited at that moment.
+    `now` is a monotonic clock in seconds, finer than the lags it measures."""
+    window = LagWindow()
+    while True:
+        due = now() + interval
+        await sleep(interval)
+        woke = now()
+        lag = max(0.0, woke - due)
+        metrics.event_loop_lag.observe(lag)
+        metrics.event_loop_lag_max.set(window.add(woke, lag))
 
 
 async def exposition(metrics: Metrics, pending_deliveries: int) -> bytes:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,7 @@ from smsgrid.messaging.carrier_dispatch import CarrierDispatcher
 from smsgrid.messaging.inbound import Inbox, resource_senders
 from smsgrid.messaging.publishing import EventFactory, EventPublisher
 from smsgrid.messaging.service import Messaging
-from smsgrid.metrics import Metrics
+from smsgrid.metrics import Metrics, watch_event_loop
 from smsgrid.namespaces.broker import NamespaceBroker
 from smsgrid.namespaces.routing import routing_store
 from smsgrid.store.port import Store, open_store
@@ -197,6 +198,9 @@ class Runtime:
         )
 
     async def start(self) -> None:
+        # First, so a slow start-up step shows in the lag too; cancelled with the other background tasks. Timed by
+        # time.monotonic, not loop.time(): uvloop's loop clock counts whole milliseconds.
+        self._background(watch_event_loop(self.metrics, now=time.monotonic))
         await self.transport.start()
         # Listen before loading, so a subscription another process commits in between is not missed.
         await self.store.listen(self._on_store_wake)

@@ -381,3 +381,12 @@ async def test_an_unexpected_error_is_logged_and_the_loop_goes_on(
 async def test_stop_before_start_is_harmless(core: Core) -> None:
     await core.dispatcher.stop()
     assert not core.carrier.running
+
+
+async def test_an_inbound_sms_in_more_parts_than_its_text_needs_reports_the_parts(core: Core) -> None:
+    text = "Добрый день, это длинное сообщение"  # 34 UCS-2 characters: one segment, sent in two by the handset
+    await core.carrier.push_inbound(InboundSms(HANDSET, SENDER, text, core.clock.at, segments=2))
+    await core.carrier.push_inbound(InboundSms(HANDSET, SENDER, "x" * 200, core.clock.at, segments=1))
+    split, payload = core.store.inbound
+    assert event_data(split.event)["segmentCount"] == 2
+    assert event_data(payload.event)["segmentCount"] == 2  # one message_payload PDU, two segments' worth of text

@@ -105,4 +105,17 @@ def test_law_the_pause_and_rate_stay_in_their_bounds(throttles: list[float]) -> 
         bucket.throttled(now)
         assert 1.0 <= bucket.pause <= PAUSE_MAX_SECONDS
         assert 50.0 / 64 - 1e-9 <= bucket.rate(now) <= 50.0
-        assert bucket.take(now) == pytest.approx(bucket.pause)
+        # Paused: never longer than the pause (an answer inside a pause does not start another).
+        assert 0 < bucket.take(now) <= bucket.pause + 1e-9
+
+
+def test_answers_to_one_burst_are_one_back_off() -> None:
+    bucket = Throughput(500.0)
+    bucket.throttled(T0)
+    pause, rate = bucket.pause, bucket.rate(T0)
+    for late in (0.0, 0.01, 0.2):  # the rest of the window answers throttled while the first pause runs
+        bucket.throttled(T0 + late)
+    assert (bucket.pause, bucket.rate(T0)) == (pause, rate)
+    assert bucket.take(T0 + 0.5) == pytest.approx(pause - 0.5)
+    bucket.throttled(T0 + pause + 0.1)  # after the pause, it counts again: the SMSC is still full
+    assert bucket.pause == 2 * pause

@@ -150,7 +150,7 @@ class InboundSms:
     # The network gave a number that cannot be proven E.164 (SMPP TON unknown/national with no country set): it
     # is kept exactly as received and the core logs it; never rewritten into someone else's number.
     from_kept_as_received: bool = False
-    segments: int = 1  # how many parts the handset's message came in (SMSReceived has no field; logged)
+    segments: int = 1  # how many PDUs the handset's message came in (SMSReceived's SegmentCount counts them)
 
 
 @dataclass(frozen=True, slots=True)

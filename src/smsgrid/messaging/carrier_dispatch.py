@@ -481,9 +481,8 @@ class CarrierDispatcher:
                 message.to_number,
                 message.from_number,
             )
-        if message.segments > 1:
-            log.debug("an SMS to %s came in %d parts, reassembled", message.to_number, message.segments)
-        await self._inbox.receive(message.from_number, message.to_number, message.text, message.at)
+        # The parts it came in are its SegmentCount (a sender may split differently from how the text counts).
+        await self._inbox.receive(message.from_number, message.to_number, message.text, message.at, message.segments)
 
 
 @dataclasses.dataclass(slots=True)

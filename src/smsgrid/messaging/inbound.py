@@ -51,9 +51,16 @@ class Inbox:
         self._senders = senders
         self._help_reply = help_reply
 
-    def message(self, from_number: str, to_number: str, text: str, now: float) -> InboundMessage:
-        """The inbound SMS `text` from a handset to an owned number, with its event and opt-out change."""
+    def message(
+        self, from_number: str, to_number: str, text: str, now: float, parts: int | None = None
+    ) -> InboundMessage:
+        """The inbound SMS `text` from a handset to an owned number, with its event and opt-out change.
+
+        *parts*: how many PDUs the network delivered it in (SMPP). SegmentCount is the larger of that and what the
+        text counts: a sender may split shorter than it had to, and one `message_payload` PDU may hold several
+        segments' worth."""
         segments = count_segments(text)
+        segment_count = max(parts or 0, segments.segments)
         message_id = incoming_message_id(datetime.fromtimestamp(now, UTC))
         stamp = Timestamp.from_epoch_seconds(now)
         receiver = self._senders.get(to_number)
@@ -63,7 +70,7 @@ class Inbox:
             to=receiver.event_value if receiver is not None else to_number.removeprefix("+"),
             message=text,
             received_timestamp=stamp,
-            segment_count=segments.segments,
+            segment_count=segment_count,
         )
         event = sms_received_event(data, topic=self._events.topic, event_time=stamp)
         action = classify_keyword(text)
@@ -75,7 +82,7 @@ class Inbox:
             to_number=to_number,
             body=text,
             encoding=str(segments.encoding),
-            segments=segments.segments,
+            segments=segment_count,
             created_at=now,
             event=self._events.new_event(event, message_id=message_id, published_at=now),
             opt_change=opt_change,
@@ -99,9 +106,11 @@ class Inbox:
             plan=CarrierPlan(due_at=now),
         )
 
-    async def receive(self, from_number: str, to_number: str, text: str, now: float) -> InboundMessage:
+    async def receive(
+        self, from_number: str, to_number: str, text: str, now: float, parts: int | None = None
+    ) -> InboundMessage:
         """Commit one inbound SMS (already validated), count it, wake the delivery of its event."""
-        inbound = self.message(from_number, to_number, text, now)
+        inbound = self.message(from_number, to_number, text, now, parts)
         await self._publisher.commit(self._store.record_inbound(inbound), [inbound.event])
         self._metrics.messages_received.inc()
         return inbound

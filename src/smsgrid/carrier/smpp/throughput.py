@@ -71,7 +71,12 @@ class Throughput:
         return (1.0 - self.tokens) / rate
 
     def throttled(self, now: float) -> None:
-        """The SMSC answered ESME_RTHROTTLED or ESME_RMSGQFUL: halve the rate and pause."""
+        """The SMSC answered ESME_RTHROTTLED or ESME_RMSGQFUL: halve the rate and pause.
+
+        Answers that arrive during the pause are to PDUs sent before it (a window's worth): the same overload,
+        already answered, so they change nothing — else one burst would halve the rate once per PDU in flight."""
+        if now < self.paused_until:
+            return
         repeating = self.throttled_at is not None and now - self.paused_until < QUIET_SECONDS
         self.pause = min(PAUSE_MAX_SECONDS, self.pause * 2) if repeating and self.pause else PAUSE_FIRST_SECONDS
         floor = self.configured_tps * FLOOR_FRACTION
