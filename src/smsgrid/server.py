@@ -18,6 +18,7 @@ from smsgrid.api.app import allowed_host_names, create_app
 from smsgrid.api.context import AppContext
 from smsgrid.config import Settings
 from smsgrid.connection_guard import ConnectionLimits, OpenConnections, guarded_protocol, track_responses
+from smsgrid.heap import freeze_start_up_objects
 from smsgrid.runtime import Runtime, private_data_dir, stop_on_signals
 from smsgrid.tls import TlsFiles, ensure_certificate
 
@@ -129,6 +130,7 @@ async def serve(
         servers.append(_Server(_guarded_config(guarded_app, open_connections, **common, **tls_files)))
         sockets.append(tls_sock)
     await runtime.start()
+    freeze_start_up_objects()
     stop = asyncio.Event()
     stop_on_signals(stop)
     tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(servers, sockets, strict=True)]
