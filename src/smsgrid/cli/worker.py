@@ -23,13 +23,17 @@ from rich.console import Console
 from smsgrid.cli.startup import start_up
 from smsgrid.config import Settings
 from smsgrid.errors import StoreError
+from smsgrid.heap import freeze_start_up_objects
 from smsgrid.runtime import Runtime, private_data_dir, stop_on_signals
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Start the carrier and the delivery engine; run until SIGINT/SIGTERM (or `stop` is set); stop cleanly."""
+async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None, freeze_heap: bool = False) -> None:
+    """Start the carrier and the delivery engine; run until SIGINT/SIGTERM (or `stop` is set); stop cleanly.
+
+    *freeze_heap*: keep what start-up built out of full garbage collections (smsgrid.heap), as `serve` does; only
+    for a process of its own, not for a test that runs the worker inside pytest."""
     private_data_dir(settings)  # dead-letter files are written there
     runtime = Runtime.build(settings, dispatch=True)
     stop = stop or asyncio.Event()
@@ -39,6 +43,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     except BaseException:
         await runtime.stop()
         raise
+    if freeze_heap:
+        freeze_start_up_objects()
     worker_id = getattr(runtime.store, "worker_id", "")
     print(f"smsgrid worker is ready ({runtime.store.dialect}, {worker_id}, data in {settings.data_dir})", flush=True)
     await stop.wait()
@@ -79,7 +85,7 @@ def worker(
     import uvloop
 
     try:
-        uvloop.run(run_worker(settings))
+        uvloop.run(run_worker(settings, freeze_heap=True))
     except StoreError as exc:
         err.print(f"[red]error:[/red] cannot start the worker: {exc}. Check --db and that PostgreSQL is running.")
         raise typer.Exit(1) from None
