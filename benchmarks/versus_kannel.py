@@ -512,9 +512,14 @@ def measure_system(name: str, rx: Sink, sizes: Sizes, profile: Path | None = Non
         for _ in range(sizes.trials):
             rx.reset()
             lag_before = _lag_reading(system) if isinstance(system, SmsgridProcess) else {}
+            cpu_before = sum(_cpu_seconds(p) for p in pids)
             batch = wrk_batch(batch_url, mode, sizes.batch, pids, batch_args)
             stats = rx.wait_events(batch.accepted, timeout=300)
+            # The whole job's CPU (accept, carrier, report delivery) per message: steadier than a rate on a shared
+            # machine, since the other processes' load changes how long it takes, not how much work it is.
+            cpu_total = sum(_cpu_seconds(p) for p in pids) - cpu_before
             trial: dict[str, Any] = {**batch.__dict__, "reports": stats["events"]}
+            trial["server_cpu_us_per_message"] = cpu_total / max(1, stats["events"]) * 1e6
             trial["reports_per_s"] = stats["events"] / max(1e-9, stats["last_at"] - stats["first_at"])
             if isinstance(system, SmsgridProcess):
                 trial["event_loop_lag"] = lag_between(lag_before, _lag_reading(system))
@@ -524,6 +529,7 @@ def measure_system(name: str, rx: Sink, sizes: Sizes, profile: Path | None = Non
         result["trials"] = trials
         result["accepts_per_s"] = statistics.median(t["accepts_per_s"] for t in trials)
         result["reports_per_s"] = statistics.median(t["reports_per_s"] for t in trials)
+        result["server_cpu_us_per_message"] = statistics.median(t["server_cpu_us_per_message"] for t in trials)
         latencies("saturated")
         result["peak_rss_mb"] = sum(_peak_rss_mb(p) for p in pids)
     return result
@@ -602,7 +608,7 @@ def startup(runs: int) -> dict[str, Any]:
     return {"runs": runs, "median_s": statistics.median(times), "max_s": max(times)}
 
 
-def run(quick: bool, profile: Path | None = None) -> dict[str, Any]:
+def run(quick: bool, profile: Path | None = None, smsgrid_only: bool = False) -> dict[str, Any]:
     sizes = Sizes(batch=4000, trials=1, slow_sends=250, fast_sends=1000) if quick else Sizes(10000, 3, 500, 3000)
     results: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -613,8 +619,9 @@ def run(quick: bool, profile: Path | None = None) -> dict[str, Any]:
     }
     startup_time = startup(3)  # first, before the load heats the machine up
     with sink() as rx:
-        results["ceiling"] = raw_ceiling(rx, sizes.batch * 3, sizes.trials)
-        results["kannel"] = measure_system("kannel", rx, sizes)
+        if not smsgrid_only:
+            results["ceiling"] = raw_ceiling(rx, sizes.batch * 3, sizes.trials)
+            results["kannel"] = measure_system("kannel", rx, sizes)
         results["smsgrid"] = measure_system("smsgrid", rx, sizes, profile)
     results["smsgrid"]["startup"] = startup_time
     if profile is not None:
@@ -628,6 +635,9 @@ def run(quick: bool, profile: Path | None = None) -> dict[str, Any]:
 
 
 def print_table(r: dict[str, Any]) -> None:
+    if "kannel" not in r:
+        print_smsgrid_only(r["smsgrid"])
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -682,6 +692,7 @@ def print_table(r: dict[str, Any]) -> None:
     for label, x in (("Kannel", k), ("smsgrid", s)):
         cpu = ", ".join(f"wrk {t['wrk_cpu_cores']:.2f} / server {t['server_cpu_cores']:.2f}" for t in x["trials"])
         print(f"{label} batches, CPU cores used: {cpu}; statuses {[t['statuses'] for t in x['trials']]}")
+        print(f"{label}: server CPU per message, send to report delivered: {x['server_cpu_us_per_message']:,.0f} µs")
     if "profile" in s:
         print("profile of smsgrid under the accept batches (share of samples; self = at the top of the stack):")
         for kind in ("threads", "self", "inclusive"):
@@ -709,6 +720,11 @@ def main() -> None:
         help="profile smsgrid during its batches with py-spy into FILE (collapsed stacks); a profiled run's figures "
         "are a little lower",
     )
+    parser.add_argument(
+        "--smsgrid-only",
+        action="store_true",
+        help="measure smsgrid alone (no Kannel, no ceiling, no ratios): to compare two versions of smsgrid",
+    )
     args = parser.parse_args()
     import uvloop
 
@@ -718,7 +734,21 @@ def main() -> None:
         key = base64.b64decode(WELL_KNOWN_ACCESS_KEY)
         print(json.dumps(uvloop.run(_pace(args.target, args.url, args.rate, args.total, key))))
     else:
-        write(run(args.quick, args.py_spy))
+        write(run(args.quick, args.py_spy, args.smsgrid_only))
+
+
+def print_smsgrid_only(s: dict[str, Any]) -> None:
+    """--smsgrid-only: smsgrid's own figures, for comparing two of its versions run minutes apart (no ratios)."""
+    print(f"smsgrid accept/s {s['accepts_per_s']:,.0f}, reports/s {s['reports_per_s']:,.0f}")
+    for when in ("fresh", "saturated"):
+        for rate in (50, 200):
+            d = s[f"{when}_{rate}"]
+            worst = d.get("max_ms", float("nan"))
+            print(f"  {when:9} @{rate}/s: p50 {d['p50_ms']:.1f} / p99 {d['p99_ms']:.1f} / max {worst:.1f} ms")
+    print(f"  server CPU per message, send to report delivered: {s['server_cpu_us_per_message']:,.0f} µs")
+    cores = ", ".join(f"{t['server_cpu_cores']:.2f}" for t in s["trials"])
+    print(f"  server CPU cores during the accept batches: {cores}; peak RSS {s['peak_rss_mb']:.0f} MB")
+    print(f"  start-up to ready: {s['startup']['median_s'] * 1000:.0f} ms median of {s['startup']['runs']}")
 
 
 def write(results: dict[str, Any]) -> Path:
